@@ -1,0 +1,316 @@
+"""The model: per page kind, a featuriser + scaler + logistic regression, a sequence pass, a threshold.
+
+A ``StoryModel`` has one head per page kind (``html`` pages have markup features, ``text`` pages do
+not). Each head is a scikit-learn ``Pipeline`` ending in ``LogisticRegression``, optionally followed by
+a second logistic regression over the first one's scores of neighbouring lines (see ``sequence``).
+
+Model files are JSON: the feature schema version, featuriser parameters, feature names, scaler
+statistics, coefficients, intercepts, threshold and metadata, with a SHA-256 checksum of the parameters.
+Nothing is unpickled, so loading never runs code and survives scikit-learn upgrades.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer
+from storyline.classifier.page import Page
+from storyline.classifier.sequence import sequence_feature_names, sequence_features
+
+FORMAT = "storyline-model"
+MAX_MODEL_BYTES = 20_000_000
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used: missing, corrupt, tampered with, or of another schema."""
+
+
+def _words(page: Page) -> np.ndarray:
+    return np.array([max(1, len(line.text.split())) for line in page.lines], dtype=np.float64)
+
+
+def make_pipeline(featurizer: LineFeaturizer, C: float = 1.0, class_weight: Any = None) -> Pipeline:
+    """The first stage: features -> standard scaling -> logistic regression."""
+    return Pipeline(
+        [
+            ("features", featurizer),
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000)),
+        ]
+    )
+
+
+def make_sequence_pipeline(C: float = 1.0, class_weight: Any = None) -> Pipeline:
+    """The second stage: sequence features of first-stage scores -> scaling -> logistic regression."""
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000)),
+        ]
+    )
+
+
+@dataclass
+class Head:
+    """The classifier for one page kind: first stage, optional sequence stage, and decision threshold."""
+
+    pipeline: Pipeline
+    sequence: Pipeline | None = None
+    threshold: float = 0.5
+
+    @property
+    def featurizer(self) -> LineFeaturizer:
+        return self.pipeline.named_steps["features"]
+
+    def first_stage_logits(self, features: np.ndarray) -> np.ndarray:
+        """Stage-one decision values for a page's feature matrix."""
+        scaled = self.pipeline.named_steps["scale"].transform(features)
+        return self.pipeline.named_steps["classify"].decision_function(scaled)
+
+    def page_probabilities(self, page: Page) -> np.ndarray:
+        """Story probability of each line of ``page``."""
+        if not page.lines:
+            return np.zeros(0)
+        z = self.first_stage_logits(self.featurizer.page_features(page))
+        if self.sequence is not None:
+            z = self.sequence.decision_function(sequence_features(z, _words(page)))
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class ScoredLine:
+    """A line with the model's verdict."""
+
+    text: str
+    p_story: float
+    story: bool
+
+
+@dataclass
+class StoryModel:
+    """Decides which lines of a page are story. ``heads`` maps a page kind to its ``Head``."""
+
+    heads: dict[str, Head]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    # -- prediction --------------------------------------------------------------------------------
+
+    def head_for(self, page: Page) -> Head:
+        head = self.heads.get(page.kind) or self.heads.get("html") or next(iter(self.heads.values()))
+        return head
+
+    def probabilities(self, page: Page) -> np.ndarray:
+        """Story probability of each line of a segmented page."""
+        return self.head_for(page).page_probabilities(page)
+
+    def predict_lines(
+        self, page: str | bytes | Page, kind: str | None = None, threshold: float | None = None
+    ) -> list[ScoredLine]:
+        """Every line of ``page`` with its story probability and label."""
+        from storyline.classifier.segment import segment
+
+        page = segment(page, kind)
+        probs = self.probabilities(page)
+        cut = self.head_for(page).threshold if threshold is None else threshold
+        return [
+            ScoredLine(line.text, float(p), bool(p >= cut)) for line, p in zip(page.lines, probs, strict=True)
+        ]
+
+    def extract(self, page: str | bytes | Page, kind: str | None = None, threshold: float | None = None) -> str:
+        """The story text of ``page``: its story lines joined by newlines."""
+        return "\n".join(line.text for line in self.predict_lines(page, kind, threshold) if line.story)
+
+    # -- files ----------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        heads = {kind: _head_to_dict(head) for kind, head in self.heads.items()}
+        return {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "metadata": self.metadata,
+            "heads": heads,
+            "checksum": _checksum(heads),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON (gzip-compressed when the name ends in ``.gz``)."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
+        tmp = path.with_name(path.name + ".tmp")
+        if path.name.endswith(".gz"):
+            with gzip.open(tmp, "wt", encoding="utf-8") as stream:
+                stream.write(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "model") -> StoryModel:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelError(f"{source}: not a storyline model file")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ModelError(
+                f"{source}: feature schema version {version} is not the one this storyline uses "
+                f"({SCHEMA_VERSION}); retrain the model with this version"
+            )
+        heads = data.get("heads")
+        if not isinstance(heads, dict) or not heads:
+            raise ModelError(f"{source}: the model has no heads")
+        if data.get("checksum") != _checksum(heads):
+            raise ModelError(f"{source}: checksum mismatch: the parameters were changed or damaged")
+        try:
+            built = {str(kind): _head_from_dict(head) for kind, head in heads.items()}
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError(f"{source}: malformed model parameters ({error})") from None
+        metadata = data.get("metadata")
+        return cls(built, metadata if isinstance(metadata, dict) else {})
+
+    @classmethod
+    def load(cls, path: str | Path) -> StoryModel:
+        """Read a model file written by ``save``; raises ``ModelError`` with a clear message otherwise."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_MODEL_BYTES:
+                raise ModelError(f"{path}: {size} bytes is too large for a model file")
+            raw = path.read_bytes()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+            data = json.loads(raw.decode("utf-8"))
+        except ModelError:
+            raise
+        except OSError as error:
+            raise ModelError(f"{path}: cannot read ({error.strerror or error})") from None
+        except (ValueError, EOFError, UnicodeDecodeError) as error:
+            raise ModelError(f"{path}: not a valid model file ({error})") from None
+        return cls.from_dict(data, str(path))
+
+
+def _checksum(heads: Any) -> str:
+    canonical = json.dumps(heads, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _floats(values: Any) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def _linear_to_dict(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
+    scaler: StandardScaler = pipeline.named_steps["scale"]
+    lr: LogisticRegression = pipeline.named_steps["classify"]
+    return {
+        "feature_names": names,
+        "scaler": {"mean": _floats(scaler.mean_), "scale": _floats(scaler.scale_)},
+        "classifier": {
+            "coef": _floats(lr.coef_),
+            "intercept": float(lr.intercept_[0]),
+            "C": float(lr.C),
+            "class_weight": lr.class_weight if isinstance(lr.class_weight, (str, type(None))) else {
+                str(k): float(v) for k, v in lr.class_weight.items()
+            },
+        },
+    }
+
+
+def _restore_linear(spec: dict[str, Any], steps_before: list[tuple[str, Any]]) -> Pipeline:
+    names = spec["feature_names"]
+    n = len(names)
+    mean = np.asarray(spec["scaler"]["mean"], dtype=np.float64)
+    scale = np.asarray(spec["scaler"]["scale"], dtype=np.float64)
+    coef = np.asarray(spec["classifier"]["coef"], dtype=np.float64)
+    intercept = float(spec["classifier"]["intercept"])
+    if not (len(mean) == len(scale) == len(coef) == n):
+        raise ValueError(f"parameter lengths differ from the {n} feature names")
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all() and np.isfinite(coef).all()) or not math.isfinite(
+        intercept
+    ):
+        raise ValueError("non-finite parameters")
+    if (scale <= 0).any():
+        raise ValueError("non-positive scale")
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, scale**2
+    scaler.n_features_in_ = n
+    scaler.n_samples_seen_ = 1
+    weight = spec["classifier"].get("class_weight")
+    lr = LogisticRegression(C=float(spec["classifier"].get("C", 1.0)), class_weight=weight)
+    lr.coef_ = coef.reshape(1, -1)
+    lr.intercept_ = np.array([intercept])
+    lr.classes_ = np.array([False, True])
+    lr.n_features_in_ = n
+    lr.n_iter_ = np.array([0])
+    return Pipeline([*steps_before, ("scale", scaler), ("classify", lr)])
+
+
+def _head_to_dict(head: Head) -> dict[str, Any]:
+    featurizer = head.featurizer
+    out = {
+        "featurizer": {
+            "markup": bool(featurizer.markup),
+            "context": int(featurizer.context),
+            "windows": [int(w) for w in featurizer.windows],
+        },
+        "stage1": _linear_to_dict(head.pipeline, [str(n) for n in featurizer.get_feature_names_out()]),
+        "sequence": None if head.sequence is None else _linear_to_dict(head.sequence, sequence_feature_names()),
+        "threshold": float(head.threshold),
+    }
+    return out
+
+
+def _head_from_dict(spec: dict[str, Any]) -> Head:
+    params = spec["featurizer"]
+    featurizer = LineFeaturizer(
+        markup=bool(params["markup"]), context=int(params["context"]), windows=tuple(int(w) for w in params["windows"])
+    )
+    expected = [str(n) for n in featurizer.get_feature_names_out()]
+    if spec["stage1"]["feature_names"] != expected:
+        raise ValueError("feature names differ from this storyline's featuriser")
+    featurizer.fit([])
+    pipeline = _restore_linear(spec["stage1"], [("features", featurizer)])
+    sequence = None
+    if spec.get("sequence") is not None:
+        if spec["sequence"]["feature_names"] != sequence_feature_names():
+            raise ValueError("sequence feature names differ from this storyline's")
+        sequence = _restore_linear(spec["sequence"], [])
+    threshold = float(spec["threshold"])
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold} outside [0, 1]")
+    return Head(pipeline, sequence, threshold)
+
+
+DEFAULT_MODEL = "default_model.json"
+_default: StoryModel | None = None
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("storyline.classifier").joinpath(DEFAULT_MODEL)))
+
+
+def load_model(path: str | Path | None = None) -> StoryModel:
+    """Load a model file, or the default model shipped inside the package when ``path`` is None."""
+    global _default
+    if path is not None:
+        return StoryModel.load(path)
+    if _default is None:
+        target = default_model_path()
+        if not target.is_file():
+            raise ModelError(f"the default model is missing from the installation ({target})")
+        _default = StoryModel.load(target)
+    return _default
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

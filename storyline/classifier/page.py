@@ -1,0 +1,47 @@
+"""The two types every stage passes along: a ``Page`` is a sequence of ``Line`` s.
+
+A line keeps only what the features need: its text, how much of it sits inside links, the block it
+came from and that block's ancestry, and the paragraph it belongs to (a hard-wrapped paragraph of a text
+page spans several lines, and those lines are judged together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a page: the unit that is classified as story or chrome."""
+
+    text: str
+    link_chars: int = 0
+    """Non-space characters of ``text`` that sit inside links (or are URLs / markdown links)."""
+    tag: str = ""
+    """Block tag the line came from (``p``, ``h2``, ``li``, ``td``, ``div``...); empty for plain text."""
+    ancestors: tuple[str, ...] = ()
+    """Tags of the block's ancestors, outermost first (``html`` and ``body`` left out)."""
+    markers: frozenset[str] = frozenset()
+    """Lower-cased tokens of the ``class`` and ``id`` attributes of the block and its ancestors."""
+    paragraph: int = 0
+    """Index of the paragraph the line belongs to: lines of one paragraph share it."""
+
+
+@dataclass(slots=True)
+class Page:
+    """A page split into lines, with where it came from and what kind of document it was."""
+
+    lines: list[Line]
+    kind: str = "html"
+    """``html`` or ``text``: which segmenter made the lines (and which model head judges them)."""
+    source: str = ""
+    title: str = ""
+    """The HTML ``<title>`` (empty for text pages): headlines echo it."""
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.text for line in self.lines]

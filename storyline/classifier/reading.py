@@ -1,0 +1,181 @@
+"""Bytes to text: reading files (plain or gzip), decoding them, and telling HTML from plain text.
+
+Decoding order: a byte-order mark, then the charset the HTML declares in a ``<meta>`` tag, then
+detection (charset-normalizer); undecodable bytes become U+FFFD, never an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import sys
+import zlib
+from pathlib import Path
+
+PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+
+
+class ReadError(ValueError):
+    """An input that cannot be read as a page; the message says why in one line."""
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.()+-]{1,40})""", re.IGNORECASE
+)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip(data: bytes, limit: int | None = None) -> bytes:
+    """Inflate gzip bytes, refusing corrupt streams and (with ``limit``) ones that inflate too far."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit or 0)
+    except zlib.error as error:
+        raise ReadError(f"corrupt gzip data ({error})") from None
+    if limit and inflater.unconsumed_tail:
+        raise ReadError(f"gzip data inflates to more than {limit} bytes")
+    if not inflater.eof:
+        raise ReadError("truncated gzip data")
+    return out
+
+
+def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a page file (``-`` = standard input), inflated when gzip-compressed."""
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise ReadError(f"{path}: is a directory") from None
+    except OSError as error:
+        raise ReadError(f"{path}: {error.strerror or error}") from None
+    if data[:2] == GZIP_MAGIC:
+        data = gunzip(data, max_bytes)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ReadError(f"{path}: larger than {max_bytes} bytes")
+    return data
+
+
+def _known_codec(name: bytes | str) -> str | None:
+    label = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
+    try:
+        codec = codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return None
+    # The web treats these labels as their supersets (WHATWG encoding standard).
+    return {"latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030"}.get(
+        codec, codec
+    )
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML/XML document declares near its start, if Python knows it."""
+    head = data[:4096]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    if not match:
+        return None
+    codec = _known_codec(match.group(1))
+    # A document read as bytes cannot really be UTF-16 if it declared so in ASCII: ignore that lie.
+    if codec and codec.startswith("utf-16"):
+        return None
+    return codec
+
+
+def decode(data: bytes | str) -> str:
+    """Decode page bytes to text: BOM, then declared charset, then detection, then UTF-8 with U+FFFD."""
+    if isinstance(data, str):
+        return data
+    if not data:
+        return ""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = declared_charset(data)
+    if declared:
+        try:
+            return data.decode(declared)
+        except UnicodeDecodeError:
+            pass  # the declaration lies: fall through to detection
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    if best is not None and best.encoding:
+        return data.decode(best.encoding, errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+_HTML_START = re.compile(
+    r"^\s*(?:<!--.*?-->\s*)*(?:<\?xml|<!doctype\s+html|<html|<head|<body|<meta|<title|<!--)", re.IGNORECASE | re.DOTALL
+)
+_HTML_TAGS = re.compile(
+    r"</?(?:html|head|body|div|p|span|a|br|table|tr|td|ul|li|h[1-6]|script|style|meta|link|img|section|article)\b",
+    re.IGNORECASE,
+)
+
+
+def sniff_kind(text: str, name: str | None = None) -> str:
+    """``html`` or ``text``: from the content, falling back to a file name's suffix when unsure."""
+    head = text[:5000]
+    if _HTML_START.match(head):
+        return "html"
+    tags = len(_HTML_TAGS.findall(head))
+    if tags >= 3:
+        return "html"
+    if name:
+        lower = name.lower().removesuffix(".gz")
+        if lower.endswith(HTML_SUFFIXES) and tags >= 1:
+            return "html"
+    return "text"
+
+
+def looks_binary(data: bytes) -> str | None:
+    """Name the format of bytes that are plainly not a page (an image, PDF, archive...), else None."""
+    signatures = {
+        b"\x89PNG": "PNG image",
+        b"%PDF": "PDF document",
+        b"PK\x03\x04": "zip archive",
+        b"GIF8": "GIF image",
+        b"\xff\xd8\xff": "JPEG image",
+        b"RIFF": "RIFF media",
+        b"\x7fELF": "ELF binary",
+    }
+    for magic, label in signatures.items():
+        if data.startswith(magic):
+            return label
+    sample = data[:4096]
+    if sample and sample.count(b"\x00") > len(sample) // 4 and not _utf16_text(sample):
+        return "binary data"
+    return None
+
+
+def _utf16_text(sample: bytes) -> bool:
+    """Whether NUL-rich bytes are UTF-16 text without a BOM (every other byte NUL)."""
+    even, odd = sample[0::2], sample[1::2]
+    return even.count(0) > len(even) * 0.8 or odd.count(0) > len(odd) * 0.8
+
+
+def decode_page(data: bytes, source: str = "") -> str:
+    """Decode bytes meant to be one page, refusing binary formats with a clear message."""
+    label = looks_binary(data)
+    if label:
+        raise ReadError(f"{source or 'input'}: not a page ({label})")
+    if b"\x00" in data[:4096] and _utf16_text(data[:4096]) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        even_nuls = data[0:4096:2].count(0)
+        return data.decode("utf-16-be" if even_nuls > data[1:4096:2].count(0) else "utf-16-le", errors="replace")
+    return decode(data)

@@ -1,0 +1,27 @@
+"""Any page input to a ``Page``: bytes or text, HTML or plain, to the right segmenter."""
+
+from __future__ import annotations
+
+from storyline.classifier.lines_html import html_page
+from storyline.classifier.lines_text import text_page
+from storyline.classifier.page import Page
+from storyline.classifier.reading import decode_page, sniff_kind
+
+KINDS = ("html", "text")
+
+
+def segment(content: str | bytes | Page, kind: str | None = None, source: str = "") -> Page:
+    """Split a page into lines; ``kind`` (``html``/``text``) overrides sniffing the content."""
+    if isinstance(content, Page):
+        return content
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        content = decode_page(bytes(content), source)
+    if not isinstance(content, str):
+        raise TypeError(f"a page is str, bytes or Page, not {type(content).__name__}")
+    if kind is None:
+        kind = sniff_kind(content, source or None)
+    if kind == "html":
+        return html_page(content, source)
+    if kind == "text":
+        return text_page(content, source)
+    raise ValueError(f"unknown page kind {kind!r}: expected one of {', '.join(KINDS)}")

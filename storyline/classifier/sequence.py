@@ -1,0 +1,48 @@
+"""The sequence pass: a line's first-stage score read together with its neighbours' scores.
+
+A second logistic regression over these features lets a short line inside a story keep its
+paragraph's label and a long teaser among chrome lose it; it also sees where the page's story
+starts and ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from storyline.classifier.features import _shift, _window_mean
+
+OFFSETS = (1, 2, 3)
+WINDOWS = (2, 5, 15, 40)
+
+
+def sequence_feature_names() -> list[str]:
+    names = ["z"]
+    for offset in OFFSETS:
+        names += [f"z_prev{offset}", f"z_next{offset}"]
+    names += [f"z_win{r}" for r in WINDOWS]
+    names += [f"p_win{r}" for r in WINDOWS]
+    names += ["z_minus_page_max", "z_page_mean", "story_before", "story_after", "inside_story_span"]
+    return names
+
+
+def sequence_features(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Features of one page's lines from their first-stage logits ``z`` and sizes ``weights`` (words)."""
+    n = len(z)
+    if n == 0:
+        return np.zeros((0, len(sequence_feature_names())))
+    p = 1.0 / (1.0 + np.exp(-z))
+    cols = [z]
+    for offset in OFFSETS:
+        cols += [_shift(z, offset), _shift(z, -offset)]
+    cols += [_window_mean(z, r) for r in WINDOWS]
+    cols += [_window_mean(p, r) for r in WINDOWS]
+    story_mass = p * weights
+    total = story_mass.sum() or 1.0
+    before = (np.cumsum(story_mass) - story_mass) / total
+    after = 1.0 - before - story_mass / total
+    confident = np.nonzero(p >= 0.8)[0]
+    inside = np.zeros(n)
+    if len(confident):
+        inside[confident.min() : confident.max() + 1] = 1.0
+    cols += [z - z.max(), np.full(n, z.mean()), before, after, inside]
+    return np.column_stack(cols)

@@ -1,0 +1,77 @@
+"""Gold text to line labels: a line is story when most of its tokens align with the gold.
+
+Alignment is by token shingles over the whole page, so it tolerates differences of whitespace,
+punctuation and case, gold texts that reorder paragraphs, and short lines (a heading, a one-word
+paragraph) that only match together with their neighbours. Characters outside Latin-1 are folded
+away when the gold has none (one shared set replaced them with ``?``), and CJK text is tokenised by
+character.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from storyline.classifier.page import Page
+
+SHINGLE = 3
+STORY_SHARE = 0.5
+"""A line is story when at least this share of its tokens lie in shingles found in the gold."""
+
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+")
+_NON_LATIN1 = re.compile(r"[^\x00-\xff]")
+
+
+def tokens(text: str, fold_non_latin1: bool = False) -> list[str]:
+    """Lower-cased word tokens (CJK characters one token each) of ``text``."""
+    if fold_non_latin1:
+        text = _NON_LATIN1.sub(" ", text)
+    return _TOKEN.findall(text.lower())
+
+
+def _grams(toks: Sequence[str], k: int) -> set[tuple[str, ...]]:
+    return {tuple(toks[i : i + k]) for i in range(len(toks) - k + 1)}
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Line labels of one page and how much of its gold they cover."""
+
+    labels: np.ndarray
+    """Boolean story label per line."""
+    gold_coverage: float
+    """Share of the gold's shingles that the story lines hold (1.0 for an empty gold)."""
+
+
+def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = STORY_SHARE) -> Alignment:
+    """Label each line of ``page`` story or chrome by aligning it with the ``gold`` text."""
+    fold = not _NON_LATIN1.search(gold)
+    gold_tokens = tokens(gold, fold)
+    n = len(page.lines)
+    if not gold_tokens:
+        return Alignment(np.zeros(n, dtype=bool), 1.0)
+    k = min(shingle, len(gold_tokens))
+    gold_grams = _grams(gold_tokens, k)
+
+    line_tokens = [tokens(line.text, fold) for line in page.lines]
+    stream = [t for toks in line_tokens for t in toks]
+    covered = np.zeros(len(stream) + 1, dtype=np.int32)  # difference array over token positions
+    for i in range(len(stream) - k + 1):
+        if tuple(stream[i : i + k]) in gold_grams:
+            covered[i] += 1
+            covered[i + k] -= 1
+    hit = np.cumsum(covered)[: len(stream)] > 0
+
+    labels = np.zeros(n, dtype=bool)
+    start = 0
+    for j, toks in enumerate(line_tokens):
+        if toks:
+            labels[j] = hit[start : start + len(toks)].mean() >= story_share
+        start += len(toks)
+
+    story_stream = [t for j, toks in enumerate(line_tokens) if labels[j] for t in toks]
+    found = _grams(story_stream, k) & gold_grams
+    return Alignment(labels, len(found) / len(gold_grams))

@@ -1,0 +1,292 @@
+"""Training: grouped cross-validation picks C and the class weight, then the threshold; then the fit.
+
+Folds are grouped by site, so no site's pages sit in both the training and the validation side and
+the scores say how the model does on sites it has never seen. The sequence pass learns from the
+first stage's out-of-fold scores, as it will see them on new pages. The decision threshold maximises
+the page-level shingle F1 of the out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from storyline.classifier.features import LineFeaturizer
+from storyline.classifier.model import Head, make_pipeline, make_sequence_pipeline
+from storyline.classifier.sequence import sequence_features
+from storyline.training.examples import PageExamples
+from storyline.training.metrics import line_scores, score_page, aggregate
+
+log = logging.getLogger(__name__)
+
+C_GRID = (0.03, 0.3, 3.0)
+CLASS_WEIGHTS: tuple[Any, ...] = (None, "balanced")
+THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
+
+
+@dataclass
+class TrainingConfig:
+    """What to search and how: every field has a default that trains the shipped model."""
+
+    folds: int = 5
+    c_grid: Sequence[float] = C_GRID
+    class_weights: Sequence[Any] = CLASS_WEIGHTS
+    sequence: bool = True
+    context: int = 3
+    windows: tuple[int, ...] = (5, 15)
+    max_lines_for_search: int = 400_000
+    seed: int = 0
+
+
+@dataclass
+class HeadReport:
+    """What cross-validation found for one head."""
+
+    kind: str
+    pages: int
+    lines: int
+    story_lines: int
+    C: float
+    class_weight: Any
+    threshold: float
+    search: list[dict[str, Any]] = field(default_factory=list)
+    cv_line: dict[str, float] = field(default_factory=dict)
+    cv_shingle: dict[str, float] = field(default_factory=dict)
+    cv_by_dataset: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _stack(pages: Sequence[PageExamples]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    X = np.vstack([p.features for p in pages]).astype(np.float64)
+    y = np.concatenate([p.labels for p in pages])
+    w = np.concatenate([p.words for p in pages])
+    groups = np.concatenate([np.full(len(p.labels), i) for i, p in enumerate(pages)])
+    site = np.array([p.group for p in pages])
+    return X, y, w, groups, site
+
+
+def _folds(site: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Page-index folds grouped by site."""
+    k = max(2, min(k, len(set(site))))
+    return list(GroupKFold(n_splits=k).split(np.zeros(len(site)), groups=site))
+
+
+def _rows(page_index: np.ndarray, pages_of_row: np.ndarray) -> np.ndarray:
+    return np.isin(pages_of_row, page_index)
+
+
+def _weighted_f1(y: np.ndarray, p: np.ndarray, w: np.ndarray, cut: float = 0.5) -> float:
+    pred = p >= cut
+    tp = float(w[pred & y].sum())
+    fp = float(w[pred & ~y].sum())
+    fn = float(w[~pred & y].sum())
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _best_weighted_f1(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
+    return max(_weighted_f1(y, p, w, t) for t in THRESHOLDS)
+
+
+def _page_texts(pages: Sequence[PageExamples], probs: np.ndarray, cut: float) -> list[str]:
+    out, start = [], 0
+    for page in pages:
+        n = len(page.labels)
+        keep = probs[start : start + n] >= cut
+        out.append("\n".join(t for t, k in zip(page.texts, keep, strict=True) if k))
+        start += n
+    return out
+
+
+def choose_threshold(pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]) -> tuple[float, float]:
+    """The threshold with the best page-level shingle F1 on (out-of-fold) probabilities."""
+    best = (0.5, -1.0)
+    for cut in THRESHOLDS:
+        score = aggregate(score_page(t, g) for t, g in zip(_page_texts(pages, probs, cut), golds, strict=True)).f1
+        if score > best[1]:
+            best = (float(cut), score)
+    return best
+
+
+def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
+    blocks, start = [], 0
+    for page in pages:
+        n = len(page.labels)
+        blocks.append(sequence_features(z[start : start + n], page.words.astype(np.float64)))
+        start += n
+    return np.vstack(blocks)
+
+
+def train_head(
+    kind: str,
+    pages: Sequence[PageExamples],
+    golds: Sequence[str],
+    config: TrainingConfig,
+    say: Callable[[str], None] = lambda _: None,
+) -> tuple[Head, HeadReport]:
+    """Cross-validate, choose C, class weight and threshold, and fit one head on all ``pages``."""
+    if len(pages) < 2:
+        raise ValueError(f"{kind} head: need at least 2 labelled pages, got {len(pages)}")
+    featurizer = LineFeaturizer(markup=(kind == "html"), context=config.context, windows=config.windows)
+    X, y, w, page_of_row, site = _stack(pages)
+    if y.all() or not y.any():
+        raise ValueError(f"{kind} head: the labels hold only one class; need story and chrome lines")
+    folds = _folds(site, config.folds)
+    fold_rows = [(_rows(tr, page_of_row), _rows(va, page_of_row)) for tr, va in folds]
+    rng = np.random.default_rng(config.seed)
+
+    # 1. Search C and class weight on the first stage (on a row sample when the data is large).
+    search: list[dict[str, Any]] = []
+    best: tuple[float, float, Any] = (-1.0, 1.0, None)
+    for C, weight in itertools.product(config.c_grid, config.class_weights):
+        oof = np.zeros(len(y))
+        for train_rows, val_rows in fold_rows:
+            idx = np.nonzero(train_rows)[0]
+            if len(idx) > config.max_lines_for_search:
+                idx = np.sort(rng.choice(idx, config.max_lines_for_search, replace=False))
+            model = make_pipeline(featurizer, C, weight).steps[1:]
+            from sklearn.pipeline import Pipeline
+
+            pipe = Pipeline(model).fit(X[idx], y[idx])
+            oof[val_rows] = pipe.predict_proba(X[val_rows])[:, 1]
+        score = _best_weighted_f1(y, oof, w)
+        search.append({"C": C, "class_weight": weight, "cv_word_f1": round(score, 4)})
+        say(f"  {kind}: C={C:g} class_weight={weight}: out-of-fold word-weighted F1 {score:.4f}")
+        if score > best[0]:
+            best = (score, C, weight)
+    _, C, weight = best
+
+    # 2. Out-of-fold first-stage logits of the chosen setting; the sequence pass learns from them.
+    from sklearn.pipeline import Pipeline
+
+    z_oof = np.zeros(len(y))
+    for train_rows, val_rows in fold_rows:
+        pipe = Pipeline(make_pipeline(featurizer, C, weight).steps[1:]).fit(X[train_rows], y[train_rows])
+        z_oof[val_rows] = pipe.decision_function(X[val_rows])
+    probs = 1.0 / (1.0 + np.exp(-z_oof))
+    S = None
+    if config.sequence:
+        S = _sequence_matrix(pages, z_oof)
+        seq_oof = np.zeros(len(y))
+        for train_rows, val_rows in fold_rows:
+            seq = make_sequence_pipeline(1.0, weight).fit(S[train_rows], y[train_rows])
+            seq_oof[val_rows] = seq.predict_proba(S[val_rows])[:, 1]
+        say(
+            f"  {kind}: sequence pass: out-of-fold word-weighted F1 {_best_weighted_f1(y, probs, w):.4f} -> "
+            f"{_best_weighted_f1(y, seq_oof, w):.4f}"
+        )
+        probs = seq_oof
+
+    # 3. Threshold on out-of-fold page-level shingle F1; report the out-of-fold scores it gives.
+    threshold, _ = choose_threshold(pages, probs, golds)
+    texts = _page_texts(pages, probs, threshold)
+    report = HeadReport(
+        kind=kind,
+        pages=len(pages),
+        lines=int(len(y)),
+        story_lines=int(y.sum()),
+        C=float(C),
+        class_weight=weight,
+        threshold=threshold,
+        search=search,
+        cv_line={k: round(v, 4) for k, v in line_scores(y, probs >= threshold).as_dict().items()},
+        cv_shingle={
+            k: round(v, 4)
+            for k, v in aggregate(score_page(t, g) for t, g in zip(texts, golds, strict=True)).as_dict().items()
+        },
+    )
+    datasets = sorted({p.dataset for p in pages})
+    for name in datasets:
+        sel = [i for i, p in enumerate(pages) if p.dataset == name]
+        report.cv_by_dataset[name] = {
+            k: round(v, 4) for k, v in aggregate(score_page(texts[i], golds[i]) for i in sel).as_dict().items()
+        }
+
+    # 4. The final fit on everything.
+    pipeline = make_pipeline(featurizer, C, weight)
+    pipeline.named_steps["features"].fit([])
+    Pipeline(pipeline.steps[1:]).fit(X, y)
+    sequence = None
+    if config.sequence and S is not None:
+        sequence = make_sequence_pipeline(1.0, weight).fit(S, y)
+    return Head(pipeline, sequence, threshold), report
+
+
+def train_model(
+    datasets: Sequence[tuple[str, Sequence[Any]]],
+    config: TrainingConfig | None = None,
+    kinds: Sequence[str] = ("html", "text"),
+    jobs: int = 1,
+    progress: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a ``StoryModel`` on ``(name, labelled pages)`` sets; return it and a training report."""
+    import storyline
+    from storyline.classifier.model import StoryModel, now_iso
+    from storyline.training.examples import build_examples
+
+    config = config or TrainingConfig()
+    items = [item for _, pages in datasets for item in pages]
+    heads: dict[str, Head] = {}
+    reports: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    for kind in kinds:
+        featurizer = LineFeaturizer(markup=(kind == "html"), context=config.context, windows=config.windows)
+        examples, skipped = build_examples(items, kind, featurizer, jobs=jobs, progress=progress)
+        if kind == kinds[0]:
+            summary = _data_summary(datasets, examples, skipped)
+            say(_format_summary(summary))
+        golds = [_gold_of(items, ex) for ex in examples]
+        say(f"training the {kind} head on {len(examples)} pages")
+        head, report = train_head(kind, examples, golds, config, say)
+        heads[kind] = head
+        reports[kind] = report.as_dict()
+    metadata = {
+        "storyline_version": storyline.__version__,
+        "created": now_iso(),
+        "training": summary,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()},
+        "cv": reports,
+    }
+    return StoryModel(heads, metadata), metadata
+
+
+def _gold_of(items: Sequence[Any], ex: PageExamples) -> str:
+    lookup = _gold_of.cache if hasattr(_gold_of, "cache") else None  # type: ignore[attr-defined]
+    if lookup is None or lookup[0] is not items:
+        lookup = (items, {(i.dataset, i.id): i.gold or "" for i in items})
+        _gold_of.cache = lookup  # type: ignore[attr-defined]
+    return lookup[1][(ex.dataset, ex.id)]
+
+
+def _data_summary(datasets: Sequence[tuple[str, Sequence[Any]]], examples: Sequence[PageExamples], skipped: list[str]) -> dict[str, Any]:
+    per: dict[str, Any] = {}
+    for name, pages in datasets:
+        used = [e for e in examples if e.dataset == name]
+        per[name] = {
+            "pages": len(pages),
+            "used": len(used),
+            "skipped": len(pages) - len(used),
+            "sites": len({e.group for e in used}),
+            "lines": int(sum(len(e.labels) for e in used)),
+            "story_lines": int(sum(int(e.labels.sum()) for e in used)),
+            "median_gold_coverage": round(float(np.median([e.coverage for e in used])), 4) if used else None,
+        }
+    return {"datasets": per, "skipped_examples": skipped[:50]}
+
+
+def _format_summary(summary: dict[str, Any]) -> str:
+    rows = ["data:"]
+    for name, s in summary["datasets"].items():
+        rows.append(
+            f"  {name}: {s['used']}/{s['pages']} pages used ({s['skipped']} skipped), {s['sites']} sites, "
+            f"{s['lines']} lines of which {s['story_lines']} story; median gold coverage {s['median_gold_coverage']}"
+        )
+    return "\n".join(rows)
