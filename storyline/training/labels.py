@@ -17,12 +17,13 @@ import numpy as np
 
 from storyline.classifier.page import Page
 
-SHINGLE = 3
+SHINGLE = 4
 STORY_SHARE = 0.5
 """A line is story when at least this share of its tokens lie in shingles found in the gold."""
 
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+")
 _NON_LATIN1 = re.compile(r"[^\x00-\xff]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 def tokens(text: str, fold_non_latin1: bool = False) -> list[str]:
@@ -54,13 +55,23 @@ def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = ST
     if not gold_tokens:
         return Alignment(np.zeros(n, dtype=bool), 1.0)
     k = min(shingle, len(gold_tokens))
-    gold_grams = _grams(gold_tokens, k)
+    match_grams = _grams(gold_tokens, k)  # across paragraph breaks too: they match wrapped lines
+    # Coverage counts only the shingles inside gold paragraphs, so a reordered gold still covers fully;
+    # a paragraph shorter than a shingle (a short heading) is matched as a whole line.
+    gold_grams: set[tuple[str, ...]] = set()
+    short: set[tuple[str, ...]] = set()
+    for block in _PARAGRAPH_BREAK.split(gold):
+        block_tokens = tokens(block, fold)
+        if len(block_tokens) >= k:
+            gold_grams |= _grams(block_tokens, k)
+        elif block_tokens:
+            short.add(tuple(block_tokens))
 
     line_tokens = [tokens(line.text, fold) for line in page.lines]
     stream = [t for toks in line_tokens for t in toks]
     covered = np.zeros(len(stream) + 1, dtype=np.int32)  # difference array over token positions
     for i in range(len(stream) - k + 1):
-        if tuple(stream[i : i + k]) in gold_grams:
+        if tuple(stream[i : i + k]) in match_grams:
             covered[i] += 1
             covered[i + k] -= 1
     hit = np.cumsum(covered)[: len(stream)] > 0
@@ -69,9 +80,11 @@ def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = ST
     start = 0
     for j, toks in enumerate(line_tokens):
         if toks:
-            labels[j] = hit[start : start + len(toks)].mean() >= story_share
+            labels[j] = hit[start : start + len(toks)].mean() >= story_share or tuple(toks) in short
         start += len(toks)
 
     story_stream = [t for j, toks in enumerate(line_tokens) if labels[j] for t in toks]
     found = _grams(story_stream, k) & gold_grams
+    if not gold_grams:
+        return Alignment(labels, 1.0 if labels.any() else 0.0)
     return Alignment(labels, len(found) / len(gold_grams))

@@ -233,6 +233,10 @@ def train_model(
     from storyline.training.examples import build_examples
 
     config = config or TrainingConfig()
+    from dataclasses import replace
+
+    # The names given here label the report, whatever the pages' own dataset field says.
+    datasets = [(name, [p if p.dataset == name else replace(p, dataset=name) for p in pages]) for name, pages in datasets]
     items = [item for _, pages in datasets for item in pages]
     heads: dict[str, Head] = {}
     reports: dict[str, Any] = {}

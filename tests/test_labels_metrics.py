@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from storyline.classifier.segment import segment
+from storyline.training.labels import align
+from storyline.training.metrics import line_scores, score_page, shingle_f1, snippet_scores
+
+PAGE = """<html><body><ul><li><a href="/">Home</a></li><li><a href="/n">News</a></li></ul>
+<h1>Floods close the harbour road</h1>
+<p>Heavy rain closed the harbour road on Monday, the council said.</p>
+<p>Repairs are expected to take three weeks and will cost about two million pounds.</p>
+<p>Related: the council budget explained in five charts</p></body></html>"""
+
+
+def labels(gold: str) -> dict[str, bool]:
+    page = segment(PAGE)
+    result = align(page, gold)
+    return dict(zip(page.texts, result.labels.tolist(), strict=True))
+
+
+def test_alignment_tolerates_case_punctuation_and_whitespace() -> None:
+    gold = ("FLOODS close the harbour road\n\nheavy rain   closed the harbour road on monday -- the council said\n\n"
+            "Repairs are expected to take three weeks, and will cost about two million pounds!")
+    got = labels(gold)
+    assert got["Floods close the harbour road"]
+    assert got["Heavy rain closed the harbour road on Monday, the council said."]
+    assert got["Repairs are expected to take three weeks and will cost about two million pounds."]
+    assert not got["Home"] and not got["News"]
+    assert not got["Related: the council budget explained in five charts"]
+
+
+def test_alignment_tolerates_reordering_and_reports_coverage() -> None:
+    gold = ("Repairs are expected to take three weeks and will cost about two million pounds.\n\n"
+            "Heavy rain closed the harbour road on Monday, the council said.")
+    page = segment(PAGE)
+    result = align(page, gold)
+    assert result.gold_coverage == pytest.approx(1.0)
+    assert sum(result.labels) == 2
+
+
+def test_alignment_coverage_is_low_when_gold_is_elsewhere() -> None:
+    result = align(segment(PAGE), "A completely different text about mountains and their goats in winter.")
+    assert result.gold_coverage < 0.2 and not result.labels.any()
+
+
+def test_empty_gold_labels_everything_chrome() -> None:
+    result = align(segment(PAGE), "")
+    assert not result.labels.any() and result.gold_coverage == 1.0
+
+
+def test_shingle_f1_matches_definition() -> None:
+    assert score_page("a b c d e", "a b c d e").f1 == 1.0
+    s = score_page("a b c d e f", "a b c d e")  # pred shingles abcd bcde cdef; gold abcd bcde
+    assert (s.tp, s.fp, s.fn) == pytest.approx((2 / 3, 1 / 3, 0.0))
+    total = shingle_f1([("a b c d e f", "a b c d e"), ("", "")])
+    assert total.precision == pytest.approx((2 / 3 + 1) / 2)
+    assert total.recall == pytest.approx(1.0)
+    # a page with empty extraction counts for recall only
+    assert shingle_f1([("", "a b c d")]).recall == 0.0
+
+
+def test_line_and_snippet_scores() -> None:
+    s = line_scores([True, True, False, False], [True, False, True, False])
+    assert (s.precision, s.recall, s.accuracy) == (0.5, 0.5, 0.5)
+    sn = snippet_scores([("Hello  World. Bye", ["hello world"], ["bye", "menu"])])
+    assert sn.with_found == 1.0 and sn.without_absent == 0.5

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from storyline.classifier.lines_html import html_lines, marker_tokens
+from storyline.classifier.lines_text import text_lines
+from storyline.classifier.segment import segment
+
+HTML = """<html><head><title>The title</title><style>p{}</style></head><body>
+<nav class="mainNav"><ul><li><a href="/">Home</a></li><li><a href="/n">News</a></li></ul></nav>
+<div id="content"><h1>Big headline</h1><p>Para one <b>bold</b> with <a href="#">a link</a>.</p>
+<p>line a<br>line b</p><div hidden>secret</div><span style="display:none">also secret</span>
+<script>var x = "no";</script><noscript>enable js</noscript><template><p>tpl</p></template><svg><text>svg</text></svg>
+<pre>code 1
+code 2</pre>tail text</div><table><tr><td>cell one</td><td>cell two</td></tr></table>
+<footer>Copyright</footer></body></html>"""
+
+
+def test_html_blocks_and_inline_runs() -> None:
+    lines, title = html_lines(HTML)
+    texts = [line.text for line in lines]
+    assert title == "The title"
+    assert texts == [
+        "Home", "News", "Big headline", "Para one bold with a link.", "line a", "line b",
+        "code 1", "code 2", "tail text", "cell one", "cell two", "Copyright",
+    ]
+
+
+def test_html_line_context() -> None:
+    lines, _ = html_lines(HTML)
+    by_text = {line.text: line for line in lines}
+    home = by_text["Home"]
+    assert home.tag == "li" and "nav" in home.ancestors and "a" in home.ancestors
+    assert home.link_chars == 4
+    assert {"main", "nav"} <= home.markers
+    para = by_text["Para one bold with a link."]
+    assert para.tag == "p" and para.link_chars == len("alink")
+    assert "content" in para.markers
+    # br-separated runs are lines of one paragraph; separate blocks are separate paragraphs
+    assert by_text["line a"].paragraph == by_text["line b"].paragraph
+    assert by_text["line a"].paragraph != para.paragraph
+
+
+def test_html_skips_invisible_content() -> None:
+    texts = " ".join(line.text for line in html_lines(HTML)[0])
+    for hidden in ("secret", "var x", "enable js", "tpl", "svg", "p{}"):
+        assert hidden not in texts
+
+
+def test_marker_tokens() -> None:
+    assert marker_tokens("mainNav post-footer_2") == {"main", "nav", "post", "footer", "2"}
+
+
+def test_empty_and_bodyless_html() -> None:
+    assert html_lines("")[0] == []
+    assert [line.text for line in html_lines("<p>only a paragraph</p>")[0]] == ["only a paragraph"]
+
+
+def test_deep_nesting_does_not_recurse() -> None:
+    html = "<div>" * 5000 + "deep text" + "</div>" * 5000
+    assert [line.text for line in html_lines(html)[0]] == ["deep text"]
+
+
+def test_text_paragraphs_and_wrapping() -> None:
+    text = "Headline\n\nFirst paragraph wrapped\nover two lines.\n\n\nSecond one.\nMenu\n"
+    lines = text_lines(text)
+    assert [line.text for line in lines] == ["Headline", "First paragraph wrapped", "over two lines.", "Second one.", "Menu"]
+    assert [line.paragraph for line in lines] == [0, 1, 1, 2, 2]
+    assert all(line.link_chars == 0 for line in lines)
+
+
+def test_text_links_count() -> None:
+    lines = text_lines("See https://example.org/a for more\n[Read more](https://x.org)")
+    assert lines[0].link_chars == len("https://example.org/a")
+    assert lines[1].link_chars == len("Readmore")
+
+
+def test_segment_sniffs_and_overrides() -> None:
+    assert segment("<p>Hello</p><p>World</p><div>x</div>").kind == "html"
+    assert segment("<p>Hello</p>", kind="text").lines[0].text == "<p>Hello</p>"
+    assert segment("Hello\n\nWorld".encode()).kind == "text"

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import storyline
+from storyline.classifier.model import ModelError, StoryModel, default_model_path, load_model
+from storyline.training.datasets import read_pages
+from storyline.training.train import TrainingConfig, _folds, train_model
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
+
+
+def test_small_model_learns_story_from_chrome(small_model_path: Path) -> None:
+    from pagegen import make_page
+
+    model = StoryModel.load(small_model_path)
+    html, gold = make_page(1000, "unseen-site")
+    text = model.extract(html)
+    first_paragraph = gold.split("\n\n")[1]
+    assert first_paragraph in text
+    assert "Privacy policy" not in text and "per annum" not in text
+
+
+def test_save_load_round_trip_predicts_identically(small_model_path: Path, tmp_path: Path) -> None:
+    from pagegen import make_page
+
+    model = StoryModel.load(small_model_path)
+    copy = tmp_path / "copy.json.gz"
+    model.save(copy)
+    again = StoryModel.load(copy)
+    for seed in range(2000, 2005):
+        html, _ = make_page(seed)
+        a = [l.p_story for l in model.predict_lines(html)]
+        b = [l.p_story for l in again.predict_lines(html)]
+        assert np.array_equal(a, b)
+    assert again.metadata["storyline_version"] == storyline.__version__
+    assert set(again.heads) == {"html", "text"}
+
+
+def test_training_report_and_metadata(small_model_path: Path) -> None:
+    meta = StoryModel.load(small_model_path).metadata
+    assert meta["training"]["datasets"]["synthetic"]["used"] == 12
+    cv = meta["cv"]["html"]
+    assert cv["cv_shingle"]["f1"] > 0.8
+    assert 0.0 < cv["threshold"] < 1.0
+
+
+def test_grouped_folds_never_split_a_site() -> None:
+    site = np.array(["a", "a", "b", "c", "c", "c", "d", "e", "e", "f"])
+    for train, val in _folds(site, 3):
+        assert not set(site[train]) & set(site[val])
+
+
+def test_training_refuses_one_class(labelled_folder: Path) -> None:
+    pages = list(read_pages(labelled_folder))
+    for page in pages:
+        page.gold = ""
+    with pytest.raises(ValueError, match="one class"):
+        train_model([("x", pages)], TrainingConfig(folds=2, c_grid=(1.0,), class_weights=(None,)), kinds=("html",))
+
+
+def _write(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_corrupt_tampered_and_foreign_files_are_refused(small_model_path: Path, tmp_path: Path) -> None:
+    good = json.loads(small_model_path.read_text())
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(small_model_path.read_text()[:500])
+    with pytest.raises(ModelError, match="not a valid model file"):
+        StoryModel.load(truncated)
+    tampered = json.loads(json.dumps(good))
+    tampered["heads"]["html"]["threshold"] = 0.01
+    with pytest.raises(ModelError, match="checksum"):
+        StoryModel.load(_write(tmp_path / "tampered.json", tampered))
+    other = dict(good, schema_version=999)
+    with pytest.raises(ModelError, match="schema version 999"):
+        StoryModel.load(_write(tmp_path / "other.json", other))
+    with pytest.raises(ModelError, match="not a storyline model"):
+        StoryModel.load(_write(tmp_path / "list.json", [1, 2, 3]))
+    with pytest.raises(ModelError, match="cannot read"):
+        StoryModel.load(tmp_path / "missing.json")
+
+
+def test_default_model_ships_small_and_extracts_the_example() -> None:
+    assert default_model_path().stat().st_size < 1_000_000
+    model = load_model()
+    assert model.metadata["training"]["datasets"]
+    text = storyline.extract(EXAMPLE.read_bytes())
+    assert "Harbour town library reopens after three-year restoration" in text
+    assert "The old granary library on Quay Street opened its doors again" in text
+    assert '"It is the heart of the town," said Penhallow.' in text
+    for chrome in ("Subscribe", "Related stories", "per annum", "All rights reserved", "Ten coastal walks"):
+        assert chrome not in text
+
+
+def test_predict_lines_api() -> None:
+    lines = load_model().predict_lines("<p>One paragraph of text that reads like a story, with a full stop.</p>")
+    assert len(lines) == 1 and 0.0 <= lines[0].p_story <= 1.0 and isinstance(lines[0].story, bool)
+    assert load_model().extract("") == ""

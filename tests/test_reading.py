@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from storyline.classifier.reading import ReadError, decode, decode_page, read_bytes, sniff_kind
+
+TEXT = "Ça coûte 5 € — naïve café"
+
+
+def test_utf8_and_boms() -> None:
+    assert decode(TEXT.encode("utf-8")) == TEXT
+    assert decode(b"\xef\xbb\xbf" + TEXT.encode("utf-8")) == TEXT
+    assert decode(TEXT.encode("utf-16")) == TEXT  # carries a BOM
+    assert decode_page(TEXT.encode("utf-16-le")) == TEXT  # no BOM: recognised by its NUL bytes
+
+
+def test_declared_charset_wins_over_detection() -> None:
+    html = '<html><head><meta charset="windows-1252"></head><body>Ça coûte 5 €</body></html>'
+    assert "Ça coûte 5 €" in decode(html.encode("cp1252"))
+    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=shift_jis"></head><body>日本語のページです</body></html>'
+    assert "日本語のページです" in decode(html.encode("shift_jis"))
+
+
+def test_lying_declaration_falls_back_to_detection() -> None:
+    html = '<meta charset="utf-8"><p>Привет, это страница на русском языке, и её кодировка не та.</p>'
+    assert "Привет" in decode(html.encode("koi8-r")) or "\ufffd" not in decode(html.encode("koi8-r"))
+
+
+def test_undecodable_bytes_never_raise() -> None:
+    assert isinstance(decode(b"\xff\xfe\xfa\x80 abc \x81\x82"), str)
+
+
+def test_gzip_files_are_inflated(tmp_path: Path) -> None:
+    path = tmp_path / "page.html.gz"
+    path.write_bytes(gzip.compress(b"<p>hello</p>"))
+    assert read_bytes(path) == b"<p>hello</p>"
+
+
+def test_corrupt_gzip_is_a_read_error(tmp_path: Path) -> None:
+    path = tmp_path / "page.html.gz"
+    path.write_bytes(gzip.compress(b"<p>hello</p>" * 100)[:30])
+    with pytest.raises(ReadError, match="gzip"):
+        read_bytes(path)
+
+
+def test_binary_behind_a_page_name_is_refused() -> None:
+    with pytest.raises(ReadError, match="PNG"):
+        decode_page(b"\x89PNG\r\n\x1a\n" + bytes(100), "image.html")
+
+
+def test_sniff_kind() -> None:
+    assert sniff_kind("<!DOCTYPE html><html><body>x</body></html>") == "html"
+    assert sniff_kind("<div><p>one</p><p>two</p></div>") == "html"
+    assert sniff_kind("Just a line of text.\n\nAnother paragraph.") == "text"
+    assert sniff_kind("Price < 5 and > 3") == "text"
