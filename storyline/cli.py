@@ -74,16 +74,38 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
-              help="text: the story text of each page; jsonl: one JSON object per page.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="text: the story text of each page; jsonl: one JSON object per page.",
+)
 @click.option("-o", "--output", "output", default=None, help="Write here instead of standard output.")
 @click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Story probability a line needs to be kept (default: the model's own threshold).")
-@click.option("--input-type", type=KIND, default=None, help="Read every input as HTML or as plain text (default: sniff).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Story probability a line needs to be kept (default: the model's own threshold).",
+)
+@click.option(
+    "--input-type",
+    type=KIND,
+    default=None,
+    help="Read every input as HTML or as plain text (default: sniff).",
+)
 @click.option("--with-lines", is_flag=True, help="jsonl: add every line with its probability and label.")
-def predict(inputs: tuple[str, ...], fmt: str, output: str | None, model_path: str | None,
-            threshold: float | None, input_type: str | None, with_lines: bool) -> None:
+def predict(
+    inputs: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    model_path: str | None,
+    threshold: float | None,
+    input_type: str | None,
+    with_lines: bool,
+) -> None:
     """Print the story text of pages.
 
     INPUTS are page files (.html, .htm, .xhtml, .txt, optionally .gz), folders (walked recursively in
@@ -157,16 +179,43 @@ def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list
 @click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", "output", required=True, help="Where to write the model (JSON; .gz to compress).")
 @click.option("--split", default=None, help="Use only the pages of this split (e.g. train) where a set has splits.")
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20), help="Cross-validation folds (grouped by site).")
-@click.option("--C", "c_values", multiple=True, type=float, help="Regularisation strengths to try (default 0.03, 0.3, 3).")
-@click.option("--class-weight", "class_weights", multiple=True, type=click.Choice(["none", "balanced"]),
-              help="Class weights to try (default both).")
+@click.option(
+    "--folds",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2, 20),
+    help="Cross-validation folds (grouped by site).",
+)
+@click.option(
+    "--C",
+    "c_values",
+    multiple=True,
+    type=float,
+    help="Regularisation strengths to try (default 0.03, 0.3, 3).",
+)
+@click.option(
+    "--class-weight",
+    "class_weights",
+    multiple=True,
+    type=click.Choice(["none", "balanced"]),
+    help="Class weights to try (default both).",
+)
 @click.option("--no-sequence", is_flag=True, help="Leave out the sequence pass over neighbouring lines' scores.")
 @click.option("--head", "heads", multiple=True, type=KIND, help="Train only these heads (default html and text).")
 @click.option("--jobs", default=-1, show_default=True, help="Processes for featurising (-1 = all cores).")
 @click.option("--seed", default=0, show_default=True, help="Seed for row sampling during the search.")
-def train(data: tuple[str, ...], output: str, split: str | None, folds: int, c_values: tuple[float, ...],
-          class_weights: tuple[str, ...], no_sequence: bool, heads: tuple[str, ...], jobs: int, seed: int) -> None:
+def train(
+    data: tuple[str, ...],
+    output: str,
+    split: str | None,
+    folds: int,
+    c_values: tuple[float, ...],
+    class_weights: tuple[str, ...],
+    no_sequence: bool,
+    heads: tuple[str, ...],
+    jobs: int,
+    seed: int,
+) -> None:
     """Train a model on labelled pages.
 
     DATA are shared-data sets (a folder holding pages.jsonl.gz, or the file itself: records with html and
@@ -189,7 +238,9 @@ def train(data: tuple[str, ...], output: str, split: str | None, folds: int, c_v
     )
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     try:
-        model, metadata = train_model(sets, config, heads or ("html", "text"), jobs=jobs, progress=_progress_enabled(), say=say)
+        model, metadata = train_model(
+            sets, config, heads or ("html", "text"), jobs=jobs, progress=_progress_enabled(), say=say
+        )
     except ValueError as error:
         raise _fail(str(error)) from None
     model.metadata["training"]["sources"] = list(data)
@@ -197,12 +248,16 @@ def train(data: tuple[str, ...], output: str, split: str | None, folds: int, c_v
     for kind, report in metadata["cv"].items():
         sh, ln = report["cv_shingle"], report["cv_line"]
         say(
-            f"{kind} head: C={report['C']:g} class_weight={report['class_weight']} threshold={report['threshold']:.2f}; "
+            f"{kind} head: C={report['C']:g} class_weight={report['class_weight']} "
+            f"threshold={report['threshold']:.2f}; "
             f"out-of-fold shingle F1 {sh['f1']:.3f} (P {sh['precision']:.3f}, R {sh['recall']:.3f}); "
             f"line F1 {ln['f1']:.3f}"
         )
         for name, s in report["cv_by_dataset"].items():
-            say(f"  {name}: shingle F1 {s['f1']:.3f} (P {s['precision']:.3f}, R {s['recall']:.3f}) on {s['pages']} pages")
+            say(
+                f"  {name}: shingle F1 {s['f1']:.3f} (P {s['precision']:.3f}, R {s['recall']:.3f}) "
+                f"on {s['pages']} pages"
+            )
     say(f"model written to {output}")
 
 
@@ -214,8 +269,15 @@ def train(data: tuple[str, ...], output: str, split: str | None, folds: int, c_v
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Override the model's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--jobs", default=-1, show_default=True, help="Processes (-1 = all cores).")
-def evaluate(data: tuple[str, ...], model_path: str | None, split: str | None, input_type: str | None,
-             threshold: float | None, as_json: bool, jobs: int) -> None:
+def evaluate(
+    data: tuple[str, ...],
+    model_path: str | None,
+    split: str | None,
+    input_type: str | None,
+    threshold: float | None,
+    as_json: bool,
+    jobs: int,
+) -> None:
     """Score a model on labelled pages, per dataset.
 
     Line level: precision, recall, F1 and accuracy of the story class. Page level: the shingle F1 of
@@ -237,14 +299,19 @@ def evaluate(data: tuple[str, ...], model_path: str | None, split: str | None, i
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"{'dataset':<22}{'pages':>6}  {'line P':>7}{'line R':>7}{'line F1':>8}{'acc':>6}  "
-               f"{'shingle P':>9}{'R':>7}{'F1':>7}")
+    click.echo(
+        f"{'dataset':<22}{'pages':>6}  {'line P':>7}{'line R':>7}{'line F1':>8}{'acc':>6}  "
+        f"{'shingle P':>9}{'R':>7}{'F1':>7}"
+    )
     for name, s in report.items():
         line = s.get("line", {})
         sh = s.get("shingle")
         cells = f"{name:<22}{s['pages']:>6}  "
-        cells += (f"{line['precision']:>7.3f}{line['recall']:>7.3f}{line['f1']:>8.3f}{line['accuracy']:>6.3f}  "
-                  if line else f"{'':>28}  ")
+        cells += (
+            f"{line['precision']:>7.3f}{line['recall']:>7.3f}{line['f1']:>8.3f}{line['accuracy']:>6.3f}  "
+            if line
+            else f"{'':>28}  "
+        )
         if sh:
             cells += f"{sh['precision']:>9.3f}{sh['recall']:>7.3f}{sh['f1']:>7.3f}"
         elif "snippets" in s:
@@ -252,7 +319,9 @@ def evaluate(data: tuple[str, ...], model_path: str | None, split: str | None, i
             cells += f"snippets: with found {sn['with_found']:.3f}, without absent {sn['without_absent']:.3f}"
         click.echo(cells)
         for page_type, t in s.get("by_page_type", {}).items():
-            click.echo(f"  {page_type:<20}{t['pages']:>6}  {'':>28}  {t['precision']:>9.3f}{t['recall']:>7.3f}{t['f1']:>7.3f}")
+            click.echo(
+                f"  {page_type:<20}{t['pages']:>6}  {'':>28}  {t['precision']:>9.3f}{t['recall']:>7.3f}{t['f1']:>7.3f}"
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

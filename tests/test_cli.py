@@ -50,7 +50,9 @@ def test_predict_stdin_gzip_and_folder(tmp_path: Path) -> None:
     assert out.startswith("Harbour town library")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "page.html.gz").write_bytes(gzip.compress(html))
-    (tmp_path / "a.txt").write_text("A headline\n\nA paragraph of story text that goes on for a while, as stories do.\n")
+    (tmp_path / "a.txt").write_text(
+        "A headline\n\nA paragraph of story text that goes on for a while, as stories do.\n"
+    )
     (tmp_path / "notes.bin").write_bytes(b"\x00\x01")  # not a page file: folders only yield pages
     code, out, _ = run("predict", str(tmp_path), "--format", "jsonl")
     records = [json.loads(line) for line in out.splitlines()]
@@ -64,10 +66,13 @@ def test_predict_stdin_gzip_and_folder(tmp_path: Path) -> None:
 def test_predict_jsonl_records_and_errors(tmp_path: Path) -> None:
     pages = tmp_path / "pages.jsonl"
     pages.write_text(
-        json.dumps({"id": "p1", "html": EXAMPLE.read_text()}) + "\n"
-        + json.dumps({"id": "p2", "text": "Just text.\n\nMore text here that reads like a sentence."}) + "\n"
+        json.dumps({"id": "p1", "html": EXAMPLE.read_text()})
+        + "\n"
+        + json.dumps({"id": "p2", "text": "Just text.\n\nMore text here that reads like a sentence."})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"id": "p4"}) + "\n"
+        + json.dumps({"id": "p4"})
+        + "\n"
     )
     code, out, err = run("predict", str(pages), str(tmp_path / "missing.html"), "--format", "jsonl")
     records = [json.loads(line) for line in out.splitlines()]
@@ -88,8 +93,17 @@ def test_predict_failure_of_every_input_exits_nonzero(tmp_path: Path) -> None:
 
 def test_predict_output_file_and_input_type(tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
-    code, out, _ = run("predict", str(EXAMPLE), "--format", "jsonl", "-o", str(target), "--input-type", "text",
-                       "--with-lines")
+    code, out, _ = run(
+        "predict",
+        str(EXAMPLE),
+        "--format",
+        "jsonl",
+        "-o",
+        str(target),
+        "--input-type",
+        "text",
+        "--with-lines",
+    )
     assert code == 0 and out == ""
     record = json.loads(target.read_text())
     # read as plain text, the markup is just characters of its lines
@@ -109,9 +123,11 @@ def test_shared_news_page_gives_the_article_and_no_chrome() -> None:
     code, out, _ = run("predict", str(SHARED_EXAMPLE))
     assert code == 0
     assert out.startswith("Russian foreign minister in Syria amid escalating violence\n")
-    for wrapped in ("Syrian forces renewed their assault on the flashpoint city of Homs",
-                    "today as Russia's foreign minister stressed the need for reform and",
-                    "country's escalating violence."):
+    for wrapped in (
+        "Syrian forces renewed their assault on the flashpoint city of Homs",
+        "today as Russia's foreign minister stressed the need for reform and",
+        "country's escalating violence.",
+    ):
         assert wrapped in out
     source = SHARED_EXAMPLE.read_text(encoding="utf-8")
     story_part, chrome_part = source.split("\nAP\n", 1)
@@ -126,8 +142,20 @@ def test_shared_news_page_gives_the_article_and_no_chrome() -> None:
 
 def test_train_then_evaluate(labelled_folder: Path, tmp_path: Path) -> None:
     model = tmp_path / "model.json"
-    code, _, err = run("train", str(labelled_folder), "-o", str(model), "--C", "1", "--class-weight", "none",
-                       "--folds", "3", "--jobs", "1")
+    code, _, err = run(
+        "train",
+        str(labelled_folder),
+        "-o",
+        str(model),
+        "--C",
+        "1",
+        "--class-weight",
+        "none",
+        "--folds",
+        "3",
+        "--jobs",
+        "1",
+    )
     assert code == 0, err
     assert "12/12 pages used" in err and "out-of-fold shingle F1" in err
     code, out, _ = run("evaluate", str(labelled_folder), "--model", str(model), "--jobs", "1")

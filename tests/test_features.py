@@ -28,9 +28,16 @@ def test_features_say_what_they_name() -> None:
     X = featurizer.page_features(page)
     col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
     texts = page.texts
-    home, head, story, jobs, caps = (texts.index(t) for t in (
-        "Home", "Library reopens", "The old library opened again on Saturday, after the storm.",
-        "Jobs: £28,000 per annum", "ALL CAPS LINE HERE"))
+    home, head, story, jobs, caps = (
+        texts.index(t)
+        for t in (
+            "Home",
+            "Library reopens",
+            "The old library opened again on Saturday, after the storm.",
+            "Jobs: £28,000 per annum",
+            "ALL CAPS LINE HERE",
+        )
+    )
     assert X[home, col["link_density"]] == 1.0 and X[home, col["in_nav"]] == 1.0
     assert X[story, col["ends_sentence"]] == 1.0 and X[story, col["stop_share"]] > 0.2
     assert X[jobs, col["currency_symbol"]] == 1.0 and X[jobs, col["money_terms"]] == 1.0

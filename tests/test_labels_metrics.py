@@ -20,8 +20,10 @@ def labels(gold: str) -> dict[str, bool]:
 
 
 def test_alignment_tolerates_case_punctuation_and_whitespace() -> None:
-    gold = ("FLOODS close the harbour road\n\nheavy rain   closed the harbour road on monday -- the council said\n\n"
-            "Repairs are expected to take three weeks, and will cost about two million pounds!")
+    gold = (
+        "FLOODS close the harbour road\n\nheavy rain   closed the harbour road on monday -- the council said\n\n"
+        "Repairs are expected to take three weeks, and will cost about two million pounds!"
+    )
     got = labels(gold)
     assert got["Floods close the harbour road"]
     assert got["Heavy rain closed the harbour road on Monday, the council said."]
@@ -31,8 +33,10 @@ def test_alignment_tolerates_case_punctuation_and_whitespace() -> None:
 
 
 def test_alignment_tolerates_reordering_and_reports_coverage() -> None:
-    gold = ("Repairs are expected to take three weeks and will cost about two million pounds.\n\n"
-            "Heavy rain closed the harbour road on Monday, the council said.")
+    gold = (
+        "Repairs are expected to take three weeks and will cost about two million pounds.\n\n"
+        "Heavy rain closed the harbour road on Monday, the council said."
+    )
     page = segment(PAGE)
     result = align(page, gold)
     assert result.gold_coverage == pytest.approx(1.0)

@@ -19,8 +19,18 @@ def test_html_blocks_and_inline_runs() -> None:
     texts = [line.text for line in lines]
     assert title == "The title"
     assert texts == [
-        "Home", "News", "Big headline", "Para one bold with a link.", "line a", "line b",
-        "code 1", "code 2", "tail text", "cell one", "cell two", "Copyright",
+        "Home",
+        "News",
+        "Big headline",
+        "Para one bold with a link.",
+        "line a",
+        "line b",
+        "code 1",
+        "code 2",
+        "tail text",
+        "cell one",
+        "cell two",
+        "Copyright",
     ]
 
 
@@ -62,7 +72,13 @@ def test_deep_nesting_does_not_recurse() -> None:
 def test_text_paragraphs_and_wrapping() -> None:
     text = "Headline\n\nFirst paragraph wrapped\nover two lines.\n\n\nSecond one.\nMenu\n"
     lines = text_lines(text)
-    assert [line.text for line in lines] == ["Headline", "First paragraph wrapped", "over two lines.", "Second one.", "Menu"]
+    assert [line.text for line in lines] == [
+        "Headline",
+        "First paragraph wrapped",
+        "over two lines.",
+        "Second one.",
+        "Menu",
+    ]
     assert [line.paragraph for line in lines] == [0, 1, 1, 2, 2]
     assert all(line.link_chars == 0 for line in lines)
 
@@ -76,4 +92,4 @@ def test_text_links_count() -> None:
 def test_segment_sniffs_and_overrides() -> None:
     assert segment("<p>Hello</p><p>World</p><div>x</div>").kind == "html"
     assert segment("<p>Hello</p>", kind="text").lines[0].text == "<p>Hello</p>"
-    assert segment("Hello\n\nWorld".encode()).kind == "text"
+    assert segment(b"Hello\n\nWorld").kind == "text"

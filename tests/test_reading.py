@@ -20,7 +20,10 @@ def test_utf8_and_boms() -> None:
 def test_declared_charset_wins_over_detection() -> None:
     html = '<html><head><meta charset="windows-1252"></head><body>Ça coûte 5 €</body></html>'
     assert "Ça coûte 5 €" in decode(html.encode("cp1252"))
-    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=shift_jis"></head><body>日本語のページです</body></html>'
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=shift_jis"></head>'
+        "<body>日本語のページです</body></html>"
+    )
     assert "日本語のページです" in decode(html.encode("shift_jis"))
 
 

@@ -141,7 +141,13 @@ TEXT_FEATURES = (
     "copyright",
     "repeated",
 )
-PARAGRAPH_FEATURES = ("para_log_chars", "para_log_lines", "para_ends_sentence", "para_stop_share", "para_link_density")
+PARAGRAPH_FEATURES = (
+    "para_log_chars",
+    "para_log_lines",
+    "para_ends_sentence",
+    "para_stop_share",
+    "para_link_density",
+)
 POSITION_FEATURES = (
     "rel_index",
     "rel_chars_before",
@@ -220,7 +226,9 @@ def _text_row(text: str, link_chars: int, counts: Counter[str]) -> list[float]:
     ]
 
 
-def _markup_row(tag: str, ancestors: tuple[str, ...], markers: frozenset[str], title_words: set[str], text: str) -> list[float]:
+def _markup_row(
+    tag: str, ancestors: tuple[str, ...], markers: frozenset[str], title_words: set[str], text: str
+) -> list[float]:
     row = [0.0] * len(MARKUP_FEATURES)
     index = _TAG_INDEX.get(tag)
     if index is not None:
@@ -294,7 +302,7 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         if self.markup:
             names += MARKUP_FEATURES
         for offset in range(1, self.context + 1):
-            for sign, label in ((1, "prev"), (-1, "next")):
+            for label in ("prev", "next"):
                 names += [f"{label}{offset}_{name}" for name in CONTEXT_BASE]
         for radius in self.windows:
             names += [f"win{radius}_{name}" for name in WINDOW_BASE]

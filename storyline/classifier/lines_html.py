@@ -70,9 +70,7 @@ class _LineBuilder:
             if text:
                 tag, ancestors, markers = self.context
                 nonspace = len(text) - text.count(" ")
-                self.lines.append(
-                    Line(text, min(self.link_chars, nonspace), tag, ancestors, markers, self.paragraph)
-                )
+                self.lines.append(Line(text, min(self.link_chars, nonspace), tag, ancestors, markers, self.paragraph))
         self.pieces = []
         self.link_chars = 0
         self.context = None
@@ -131,7 +129,14 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
                         out.flush()
                         block = tag
                     frames.append(
-                        (tag, block, ancestors + (tag,), markers, in_link or tag == "a", in_pre or tag == "pre")
+                        (
+                            tag,
+                            block,
+                            ancestors + (tag,),
+                            markers,
+                            in_link or tag == "a",
+                            in_pre or tag == "pre",
+                        )
                     )
                     descend = True
                     child = node.first_child
@@ -141,9 +146,8 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
                     # an empty element: leave it at once
         # leave nodes until one has a next sibling
         while node is not None:
-            if node.is_element_node and descend:
-                if frames.pop()[0] in BLOCK_TAGS:
-                    out.flush()
+            if node.is_element_node and descend and frames.pop()[0] in BLOCK_TAGS:
+                out.flush()
             descend = True  # every ancestor we climb through was entered
             if node.mem_id == root.mem_id:
                 node = None

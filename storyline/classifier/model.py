@@ -125,9 +125,7 @@ class StoryModel:
         page = segment(page, kind)
         probs = self.probabilities(page)
         cut = self.head_for(page).threshold if threshold is None else threshold
-        return [
-            ScoredLine(line.text, float(p), bool(p >= cut)) for line, p in zip(page.lines, probs, strict=True)
-        ]
+        return [ScoredLine(line.text, float(p), bool(p >= cut)) for line, p in zip(page.lines, probs, strict=True)]
 
     def extract(self, page: str | bytes | Page, kind: str | None = None, threshold: float | None = None) -> str:
         """The story text of ``page``: its story lines joined by newlines."""
@@ -219,9 +217,9 @@ def _linear_to_dict(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
             "coef": _floats(lr.coef_),
             "intercept": float(lr.intercept_[0]),
             "C": float(lr.C),
-            "class_weight": lr.class_weight if isinstance(lr.class_weight, (str, type(None))) else {
-                str(k): float(v) for k, v in lr.class_weight.items()
-            },
+            "class_weight": lr.class_weight
+            if isinstance(lr.class_weight, (str, type(None)))
+            else {str(k): float(v) for k, v in lr.class_weight.items()},
         },
     }
 
@@ -273,7 +271,9 @@ def _head_to_dict(head: Head) -> dict[str, Any]:
 def _head_from_dict(spec: dict[str, Any]) -> Head:
     params = spec["featurizer"]
     featurizer = LineFeaturizer(
-        markup=bool(params["markup"]), context=int(params["context"]), windows=tuple(int(w) for w in params["windows"])
+        markup=bool(params["markup"]),
+        context=int(params["context"]),
+        windows=tuple(int(w) for w in params["windows"]),
     )
     expected = [str(n) for n in featurizer.get_feature_names_out()]
     if spec["stage1"]["feature_names"] != expected:

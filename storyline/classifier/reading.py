@@ -7,7 +7,6 @@ detection (charset-normalizer); undecodable bytes become U+FFFD, never an except
 from __future__ import annotations
 
 import codecs
-import gzip
 import re
 import sys
 import zlib
@@ -28,9 +27,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.()+-]{1,40})""", re.IGNORECASE
-)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.()+-]{1,40})""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -75,9 +72,13 @@ def _known_codec(name: bytes | str) -> str | None:
     except LookupError:
         return None
     # The web treats these labels as their supersets (WHATWG encoding standard).
-    return {"latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030"}.get(
-        codec, codec
-    )
+    return {
+        "latin-1": "cp1252",
+        "iso8859-1": "cp1252",
+        "ascii": "cp1252",
+        "gb2312": "gb18030",
+        "gbk": "gb18030",
+    }.get(codec, codec)
 
 
 def declared_charset(data: bytes) -> str | None:
@@ -121,7 +122,8 @@ def decode(data: bytes | str) -> str:
 
 
 _HTML_START = re.compile(
-    r"^\s*(?:<!--.*?-->\s*)*(?:<\?xml|<!doctype\s+html|<html|<head|<body|<meta|<title|<!--)", re.IGNORECASE | re.DOTALL
+    r"^\s*(?:<!--.*?-->\s*)*(?:<\?xml|<!doctype\s+html|<html|<head|<body|<meta|<title|<!--)",
+    re.IGNORECASE | re.DOTALL,
 )
 _HTML_TAGS = re.compile(
     r"</?(?:html|head|body|div|p|span|a|br|table|tr|td|ul|li|h[1-6]|script|style|meta|link|img|section|article)\b",
@@ -175,7 +177,11 @@ def decode_page(data: bytes, source: str = "") -> str:
     label = looks_binary(data)
     if label:
         raise ReadError(f"{source or 'input'}: not a page ({label})")
-    if b"\x00" in data[:4096] and _utf16_text(data[:4096]) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if (
+        b"\x00" in data[:4096]
+        and _utf16_text(data[:4096])
+        and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    ):
         even_nuls = data[0:4096:2].count(0)
         return data.decode("utf-16-be" if even_nuls > data[1:4096:2].count(0) else "utf-16-le", errors="replace")
     return decode(data)

@@ -36,7 +36,9 @@ class PageResult:
     without_snippets: list[str] = field(default_factory=list)
 
 
-def evaluate_page(model: StoryModel, item: LabelledPage, kind: str | None = None, threshold: float | None = None) -> PageResult:
+def evaluate_page(
+    model: StoryModel, item: LabelledPage, kind: str | None = None, threshold: float | None = None
+) -> PageResult:
     """Predict one labelled page and align its lines with the gold."""
     page = as_kind(item, kind or item.kind)
     probs = model.probabilities(page)
@@ -49,11 +51,20 @@ def evaluate_page(model: StoryModel, item: LabelledPage, kind: str | None = None
         if alignment.gold_coverage >= MIN_COVERAGE:
             labels = alignment.labels
     return PageResult(
-        item.id, predicted, item.gold, labels, story, item.page_type, item.with_snippets, item.without_snippets
+        item.id,
+        predicted,
+        item.gold,
+        labels,
+        story,
+        item.page_type,
+        item.with_snippets,
+        item.without_snippets,
     )
 
 
-def _batch(model: StoryModel, items: Sequence[LabelledPage], kind: str | None, threshold: float | None) -> list[PageResult]:
+def _batch(
+    model: StoryModel, items: Sequence[LabelledPage], kind: str | None, threshold: float | None
+) -> list[PageResult]:
     return [evaluate_page(model, item, kind, threshold) for item in items]
 
 
@@ -87,13 +98,17 @@ def summarise(results: Sequence[PageResult]) -> dict[str, Any]:
         out["line"]["pages"] = len(labelled)
     gold = [r for r in results if r.gold is not None]
     if gold:
-        out["shingle"] = {k: round(v, 4) for k, v in aggregate(score_page(r.predicted, r.gold) for r in gold).as_dict().items()}  # type: ignore[arg-type]
+        out["shingle"] = {
+            k: round(v, 4) for k, v in aggregate(score_page(r.predicted, r.gold or "") for r in gold).as_dict().items()
+        }
         types = sorted({r.page_type for r in gold if r.page_type})
         if types:
             out["by_page_type"] = {
                 t: {
                     k: round(v, 4)
-                    for k, v in aggregate(score_page(r.predicted, r.gold) for r in gold if r.page_type == t).as_dict().items()  # type: ignore[arg-type]
+                    for k, v in aggregate(score_page(r.predicted, r.gold or "") for r in gold if r.page_type == t)
+                    .as_dict()
+                    .items()
                 }
                 for t in types
             }

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 
 from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.lines_text import text_page
-from storyline.classifier.page import Page
+from storyline.classifier.page import Line, Page
 from storyline.classifier.segment import segment
 from storyline.training.datasets import LabelledPage
 from storyline.training.labels import align
@@ -35,11 +35,11 @@ _SPACED_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
 def render_text(page: Page, wrap: bool = False) -> str:
     """An HTML page's lines as a plain-text dump: one block a line, blank lines around paragraphs."""
     out: list[str] = []
-    previous = None
+    previous: Line | None = None
     for line in page.lines:
         spaced = line.tag in _SPACED_TAGS
         new_block = previous is None or line.paragraph != previous.paragraph
-        if out and new_block and (spaced or previous.tag in _SPACED_TAGS):
+        if previous is not None and new_block and (spaced or previous.tag in _SPACED_TAGS):
             out.append("")
         if wrap and spaced and len(line.text) > 80:
             out.extend(textwrap.wrap(line.text, 72))

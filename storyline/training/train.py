@@ -21,7 +21,7 @@ from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.model import Head, make_pipeline, make_sequence_pipeline
 from storyline.classifier.sequence import sequence_features
 from storyline.training.examples import PageExamples
-from storyline.training.metrics import line_scores, score_page, aggregate
+from storyline.training.metrics import aggregate, line_scores, score_page
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class TrainingConfig:
     sequence: bool = True
     context: int = 3
     windows: tuple[int, ...] = (5, 15)
-    max_lines_for_search: int = 400_000
+    max_lines_for_search: int = 100_000
     seed: int = 0
 
 
@@ -64,7 +64,9 @@ class HeadReport:
         return dict(self.__dict__)
 
 
-def _stack(pages: Sequence[PageExamples]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _stack(
+    pages: Sequence[PageExamples],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     X = np.vstack([p.features for p in pages]).astype(np.float64)
     y = np.concatenate([p.labels for p in pages])
     w = np.concatenate([p.words for p in pages])
@@ -236,7 +238,9 @@ def train_model(
     from dataclasses import replace
 
     # The names given here label the report, whatever the pages' own dataset field says.
-    datasets = [(name, [p if p.dataset == name else replace(p, dataset=name) for p in pages]) for name, pages in datasets]
+    datasets = [
+        (name, [p if p.dataset == name else replace(p, dataset=name) for p in pages]) for name, pages in datasets
+    ]
     items = [item for _, pages in datasets for item in pages]
     heads: dict[str, Head] = {}
     reports: dict[str, Any] = {}
@@ -270,7 +274,9 @@ def _gold_of(items: Sequence[Any], ex: PageExamples) -> str:
     return lookup[1][(ex.dataset, ex.id)]
 
 
-def _data_summary(datasets: Sequence[tuple[str, Sequence[Any]]], examples: Sequence[PageExamples], skipped: list[str]) -> dict[str, Any]:
+def _data_summary(
+    datasets: Sequence[tuple[str, Sequence[Any]]], examples: Sequence[PageExamples], skipped: list[str]
+) -> dict[str, Any]:
     per: dict[str, Any] = {}
     for name, pages in datasets:
         used = [e for e in examples if e.dataset == name]
