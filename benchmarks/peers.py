@@ -28,7 +28,7 @@ ADAPTER_REVISION = {
     "resiliparse": 2,
     "goose3": 2,
     "html-text": 2,
-    "selectolax": 2,
+    "selectolax": 3,
 }
 
 #: The PyPI distribution behind each peer (what :func:`peer_versions` looks up).
@@ -205,7 +205,8 @@ def _selectolax(html: str) -> str | None:
 
     tree = LexborHTMLParser(html)
     # Script and style bodies are code, not text; dropping them keeps this the plain "all text" floor.
-    tree.strip_tags(["script", "style", "noscript", "template"], recursive=True)
+    # <noscript> stays: lexbor parses it as markup, and some sites (Discourse forums) put the page there.
+    tree.strip_tags(["script", "style", "template"], recursive=True)
     body = tree.body
     return None if body is None else body.text(separator="\n", strip=True)
 

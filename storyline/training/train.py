@@ -25,7 +25,7 @@ from storyline.training.metrics import aggregate, line_scores, score_page
 
 log = logging.getLogger(__name__)
 
-C_GRID = (0.03, 0.3, 3.0)
+C_GRID = (0.1, 1.0)
 CLASS_WEIGHTS: tuple[Any, ...] = (None, "balanced")
 THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
 
