@@ -52,9 +52,7 @@ def _run_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def score_set(
-    set_name: str, pages: list[LabelledPage], peer: str, version: str | None
-) -> dict[str, Any] | None:
+def score_set(set_name: str, pages: list[LabelledPage], peer: str, version: str | None) -> dict[str, Any] | None:
     """All scores of one peer on one set, or None when nothing is cached for it."""
     cache = load_cache(set_name, peer, version)
     found = [(page, cache[page.id]) for page in pages if page.id in cache]
@@ -126,19 +124,12 @@ def render(report: dict[str, Any], peers: list[str]) -> str:
         rows = {kind: {p: _number(v["f1"]) for p, v in by_peer.items()} for kind, by_peer in wcxb.items()}
         blocks.append(_table("== wcxb shingle F1 by page type", rows, peers, first="page type"))
     for s in (s for s in sets if s in SNIPPET_SETS):
-        rows = {
-            label: {p: _number(v["snippets"][key]) for p, v in sets[s].items()}
-            for label, key in _SNIPPET_ROWS
-        }
+        rows = {label: {p: _number(v["snippets"][key]) for p, v in sets[s].items()} for label, key in _SNIPPET_ROWS}
         blocks.append(_table(f"== {s} snippet score", rows, peers, first="score"))
-    speed = {
-        s: {p: _number(v["pages_per_second"], 1) for p, v in by_peer.items()} for s, by_peer in sets.items()
-    }
+    speed = {s: {p: _number(v["pages_per_second"], 1) for p, v in by_peer.items()} for s, by_peer in sets.items()}
     speed["all pages"] = {p: _number(v["pages_per_second"], 1) for p, v in report["speed"].items()}
     blocks.append(_table("== pages/s (one process, time inside the peer call)", speed, peers))
-    failures = {
-        s: {p: f"{v['errors']}/{v['empty']}" for p, v in by_peer.items()} for s, by_peer in sets.items()
-    }
+    failures = {s: {p: f"{v['errors']}/{v['empty']}" for p, v in by_peer.items()} for s, by_peer in sets.items()}
     blocks.append(_table("== errors (exception or timeout) / empty outputs", failures, peers))
     return "\n\n".join(blocks)
 
@@ -172,10 +163,7 @@ def build_report(set_names: list[str], peers: list[str]) -> dict[str, Any]:
     sets = report["sets"]
     full = [s for s in sets if s in FULL_GOLD_SETS]
     report["mean_over_full_gold_sets"] = {
-        p: {
-            key: round(sum(sets[s][p][key] for s in full) / len(full), 4)
-            for key in ("precision", "recall", "f1")
-        }
+        p: {key: round(sum(sets[s][p][key] for s in full) / len(full), 4) for key in ("precision", "recall", "f1")}
         for p in peers
         if full and all(p in sets[s] for s in full)
     }

@@ -10,9 +10,8 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -23,25 +22,6 @@ KIND = click.Choice(["html", "text"])
 
 def _fail(message: str) -> click.ClickException:
     return click.ClickException(message)
-
-
-@contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    """Standard output, or a file written to a temporary name and renamed into place when complete."""
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    target = Path(path)
-    if target.parent and not target.parent.exists():
-        raise _fail(f"{path}: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as stream:
-            yield stream
-        tmp.replace(target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _load(model_path: str | None) -> Any:
@@ -72,17 +52,85 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="storyline: %(message)s")
 
 
+class ByteSize(click.ParamType):
+    """A size in bytes: ``5000000``, ``500K``, ``5M`` or ``1G`` (powers of 1024)."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in "KMG" else ""
+        try:
+            size = int(float(text[: len(text) - len(unit)]) * self._UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size (e.g. 5000000, 500K, 5M)", param, ctx)
+        if size <= 0:
+            self.fail(f"{value!r} is not a positive size", param, ctx)
+        return size
+
+
+def _several(inputs: tuple[str, ...], input_lists: tuple[str, ...]) -> bool:
+    """Whether the text output may hold several pages, and so heads each with its source."""
+    from storyline.classifier.sources import is_container, is_glob
+
+    if input_lists or len(inputs) > 1:
+        return True
+    return any(Path(s).is_dir() or is_container(s) or (is_glob(s) and not Path(s).exists()) for s in inputs)
+
+
+def _check_predict_options(
+    fmt: str,
+    output: str | None,
+    output_dir: str | None,
+    resume: bool,
+    scheduler: str | None,
+    timeout: float | None,
+    sources: list[str],
+) -> None:
+    if output_dir is not None and output is not None:
+        raise click.UsageError("give either -o/--output or --output-dir, not both")
+    if output_dir is not None and fmt != "text":
+        raise click.UsageError("--output-dir writes one .txt file per page: leave out --format")
+    if fmt == "parquet" and (output is None or output == "-"):
+        raise click.UsageError("--format parquet writes a file: give it with -o FILE")
+    if resume and output_dir is None and (output is None or output == "-" or fmt == "text"):
+        raise click.UsageError(
+            "--resume needs an output to resume: -o FILE with --format jsonl or parquet, or --output-dir"
+        )
+    if scheduler is not None:
+        if "-" in sources:
+            raise click.UsageError("with --scheduler the inputs are paths the Dask workers read: not standard input")
+        if timeout is not None:
+            raise click.UsageError("--timeout cannot be enforced on a Dask cluster (its tasks run in threads)")
+
+
 @main.command()
 @click.argument("inputs", nargs=-1)
 @click.option(
+    "--input-list",
+    "input_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="A file of inputs, one path (or folder, or glob) a line; - reads the list from standard input.",
+)
+@click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(["text", "jsonl", "parquet"]),
     default="text",
     show_default=True,
-    help="text: the story text of each page; jsonl: one JSON object per page.",
+    help="text: the story text of each page; jsonl: one JSON object per page; parquet: a table (needs -o).",
 )
 @click.option("-o", "--output", "output", default=None, help="Write here instead of standard output.")
+@click.option(
+    "--output-dir",
+    default=None,
+    help="Write one NAME.txt per page here, mirroring the inputs' tree (NAME.error for a page that failed).",
+)
+@click.option("--resume", is_flag=True, help="Skip the pages whose results the output (-o or --output-dir) holds.")
 @click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
 @click.option(
     "--threshold",
@@ -96,66 +144,150 @@ def main(verbose: bool) -> None:
     default=None,
     help="Read every input as HTML or as plain text (default: sniff).",
 )
-@click.option("--with-lines", is_flag=True, help="jsonl: add every line with its probability and label.")
+@click.option("--with-lines", is_flag=True, help="jsonl, parquet: add every line with its probability and label.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=int,
+    default=None,
+    help="Worker processes (default: every core, for batches of 64 pages or more; -1 = every core).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.0, min_open=True),
+    default=None,
+    help="Seconds a page may take; a page over it becomes an error record (default: no limit).",
+)
+@click.option(
+    "--max-bytes",
+    type=ByteSize(),
+    default=None,
+    help="Largest page read, e.g. 5M; a larger page becomes an error record (default: no limit).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on the Dask cluster of this scheduler (tcp://host:8786); its workers read the input paths.",
+)
 def predict(
     inputs: tuple[str, ...],
+    input_lists: tuple[str, ...],
     fmt: str,
     output: str | None,
+    output_dir: str | None,
+    resume: bool,
     model_path: str | None,
     threshold: float | None,
     input_type: str | None,
     with_lines: bool,
+    jobs: int | None,
+    timeout: float | None,
+    max_bytes: int | None,
+    scheduler: str | None,
 ) -> None:
     """Print the story text of pages.
 
     INPUTS are page files (.html, .htm, .xhtml, .txt, optionally .gz), folders (walked recursively in
-    sorted order), JSONL files of page records ({"id", "html"} or {"id", "text"}), or - for standard
-    input (the default). A page that cannot be read gets an error record; the run goes on.
+    sorted order), globs (quoted globs are expanded too), JSONL files of page records ({"id", "html"} or
+    {"id", "text"}), WARC archives (.warc, .warc.gz: their HTML responses), or - for standard input (the
+    default). Every page gives one result; a page that cannot be read gets an error record and the run
+    goes on. Exit status 0 when the run completed, 1 when every page failed.
 
     \b
     Examples:
       storyline predict data/examples/news-page.html
       storyline predict pages/ --format jsonl -o stories.jsonl
+      storyline predict 'crawl/*.warc.gz' --format jsonl -o stories.jsonl --resume --timeout 10
+      storyline predict --input-list paths.txt --output-dir stories/ --jobs 4
       curl -s https://example.org | storyline predict -
     """
-    from storyline.classifier.prediction import predict_records
+    from storyline.classifier.batch import Interrupted, Tally, run_batch, skip_done
+    from storyline.classifier.pool import PoolError
+    from storyline.classifier.prediction import Options, predict_results
+    from storyline.classifier.sinks import SinkError, open_sink
     from storyline.classifier.sources import iter_inputs
 
+    sources = list(inputs) or ([] if input_lists else ["-"])
+    _check_predict_options(fmt, output, output_dir, resume, scheduler, timeout, sources)
+    if jobs == 0:
+        raise click.UsageError("--jobs must be a number of processes (or -1 for every core)")
     model = _load(model_path)
-    sources = list(inputs) or ["-"]
-    records = predict_records(model, iter_inputs(sources, input_type), threshold, with_lines and fmt == "jsonl")
-    several = len(sources) > 1 or any(Path(s).is_dir() or s.endswith((".jsonl", ".jsonl.gz")) for s in sources)
-    done = failed = 0
-    progress = None
-    if _progress_enabled():
-        from tqdm import tqdm
-
-        progress = tqdm(desc="pages", unit="page", file=sys.stderr, leave=False)
-    with _output(output) as out:
-        for record in records:
-            done += 1
-            if progress is not None:
-                progress.update()
-            if "error" in record:
-                failed += 1
-                click.echo(f"storyline: {record['source']}: {record['error']}", err=True)
-                if fmt == "jsonl":
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                continue
-            if fmt == "jsonl":
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                if several:
-                    out.write(("\n" if done > 1 else "") + f"==> {record['source']} <==\n")
-                elif done > 1:
-                    out.write("\n")
-                out.write(record["text"] + ("\n" if record["text"] else ""))
-    if progress is not None:
-        progress.close()
-    if failed:
-        click.echo(f"storyline: {done} pages, {failed} failed", err=True)
-    if done and failed == done:
+    options = Options(threshold, with_lines and fmt in ("jsonl", "parquet"), max_bytes, timeout)
+    try:
+        sink = open_sink(fmt, output, output_dir, _several(inputs, input_lists), options.with_lines, resume)
+    except (SinkError, OSError) as error:
+        raise _fail(str(error) if isinstance(error, SinkError) else f"cannot write the output ({error})") from None
+    tally = Tally()
+    if scheduler is not None:
+        results = _on_cluster(scheduler, model, sources, input_lists, input_type, options, sink, resume, tally)
+    else:
+        items = iter_inputs(sources, input_type, max_bytes, input_lists)
+        results = predict_results(model, skip_done(items, sink, tally) if resume else items, options, jobs)
+    say = lambda message: click.echo(f"storyline: {message}", err=True)  # noqa: E731
+    try:
+        run_batch(results, sink, tally, say, progress=_progress_enabled())
+    except Interrupted as stop:
+        say(str(stop))
+        sys.exit(130)
+    except PoolError as error:
+        raise _fail(str(error)) from None
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as error:  # the output disk filled up...
+        raise _fail(f"cannot write the output ({error.strerror or error})") from None
+    if tally.pages != 1 or tally.failed or tally.skipped:
+        say(tally.summary())
+    if tally.pages and tally.failed == tally.pages:
         sys.exit(1)
+
+
+def _on_cluster(
+    scheduler: str,
+    model: Any,
+    sources: list[str],
+    input_lists: tuple[str, ...],
+    input_type: str | None,
+    options: Any,
+    sink: Any,
+    resume: bool,
+    tally: Any,
+) -> Iterator[Any]:
+    """Results from a Dask cluster: paths are listed here, and read and predicted by the workers.
+
+    When resuming, page files already done are not sent; the records of a JSONL or WARC file are only
+    known once a worker has read it, so those already done are dropped as they come back.
+    """
+    from storyline.classifier.sources import PageInput, iter_units
+
+    try:
+        from storyline.dask import connect, predict_units
+    except ImportError:
+        raise _fail("--scheduler needs dask.distributed: pip install 'storyline[dask]'") from None
+    try:
+        client = connect(scheduler)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise _fail(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
+
+    def pending() -> Iterator[Any]:
+        for unit in iter_units(sources, input_type, options.max_bytes, input_lists):
+            if resume and isinstance(unit, PageInput) and sink.done(unit):
+                tally.skipped += 1
+            else:
+                yield unit
+
+    def results() -> Iterator[Any]:
+        try:
+            for result in predict_units(client, pending(), model, options):
+                if resume and sink.done(PageInput(result.source, name=result.name)):
+                    tally.skipped += 1
+                else:
+                    yield result
+        finally:
+            client.close()
+
+    return results()
 
 
 def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list[Any]]]:
@@ -254,6 +386,9 @@ def train(
             f"line F1 {ln['f1']:.3f}"
         )
         for name, s in report["cv_by_dataset"].items():
+            if "f1" not in s:
+                say(f"  {name}: line F1 {s['line_f1']:.3f} on the snippet-labelled lines of {s['pages']} pages")
+                continue
             say(
                 f"  {name}: shingle F1 {s['f1']:.3f} (P {s['precision']:.3f}, R {s['recall']:.3f}) "
                 f"on {s['pages']} pages"

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from storyline.classifier.page import Page
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -156,11 +156,17 @@ POSITION_FEATURES = (
     "dense_distance",
     "in_main_span",
 )
+BOX_LEVELS = (1, 2, 3, 4)
+"""Containers judged for each line: its own block (1), the block around that (2), and so on."""
+CONTAINER_FEATURES = tuple(
+    f"box{k}_{name}" for k in BOX_LEVELS for name in ("prose_share", "link_density", "log_lines")
+) + ("in_main_box50", "in_main_box80", "before_main_box", "after_main_box")
 MARKUP_FEATURES = (
     tuple(f"tag_{name}" for name, _ in TAG_GROUPS)
     + tuple(f"in_{name}" for name, _ in ANCESTOR_FLAGS)
     + ("log_depth", "title_overlap")
     + tuple(f"marker_{m}" for m in MARKERS)
+    + CONTAINER_FEATURES
 )
 # Neighbour features: these base features of lines before and after, and window means.
 CONTEXT_BASE = (
@@ -229,7 +235,7 @@ def _text_row(text: str, link_chars: int, counts: Counter[str]) -> list[float]:
 def _markup_row(
     tag: str, ancestors: tuple[str, ...], markers: frozenset[str], title_words: set[str], text: str
 ) -> list[float]:
-    row = [0.0] * len(MARKUP_FEATURES)
+    row = [0.0] * (len(MARKUP_FEATURES) - len(CONTAINER_FEATURES))
     index = _TAG_INDEX.get(tag)
     if index is not None:
         row[index] = 1.0
@@ -248,6 +254,81 @@ def _markup_row(
         if i is not None:
             row[base + i] = 1.0
     return row
+
+
+class Containers:
+    """The block containers of a page's lines, indexed once for numpy sums over containers.
+
+    Every line lists the ids of its blocks, outermost first. ``owner``/``box`` pair each line with each
+    of its containers (compacted to 0..size-1), ``depth`` is a container's nesting depth, and
+    ``level(k)`` gives each line's k-th innermost container (its outermost when it has fewer).
+    """
+
+    def __init__(self, blocks: list[tuple[int, ...]]) -> None:
+        self.n = n = len(blocks)
+        self.blocks = blocks
+        counts = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=n)
+        flat = np.fromiter((i for b in blocks for i in b), dtype=np.int64, count=int(counts.sum()))
+        self.owner = np.repeat(np.arange(n), counts)
+        level = np.concatenate([np.arange(c) for c in counts]) if n else np.zeros(0, dtype=np.int64)
+        self.ids, self.box = np.unique(flat, return_inverse=True)
+        self.size = len(self.ids)
+        self.depth = np.zeros(self.size, dtype=np.int64)
+        self.depth[self.box] = level
+        self.starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """Per container: the sum of ``values`` over the lines it contains."""
+        return np.bincount(self.box, weights=values[self.owner], minlength=self.size)
+
+    def level(self, k: int) -> np.ndarray:
+        ids = np.array([b[-k] if len(b) >= k else b[0] for b in self.blocks], dtype=np.int64)
+        return np.searchsorted(self.ids, ids)
+
+    def inside(self, container: int) -> np.ndarray:
+        """Whether each line sits in ``container``."""
+        if not self.n:
+            return np.zeros(0)
+        hit = self.box == container
+        return np.logical_or.reduceat(hit, self.starts).astype(np.float64)
+
+    def main(self, mass: np.ndarray, share: float) -> int | None:
+        """The deepest container holding at least ``share`` of the page's ``mass``, if any mass."""
+        totals = self.total(mass)
+        whole = mass.sum()
+        if whole <= 0:
+            return None
+        candidates = np.nonzero(totals >= share * whole)[0]
+        return int(candidates[np.argmax(self.depth[candidates])])
+
+
+def _container_features(boxes: Containers, words: np.ndarray, links: np.ndarray, prose: np.ndarray) -> np.ndarray:
+    """How much of the page's prose each line's containers hold, and whether it sits in the main one.
+
+    ``words`` and ``links`` are word counts (all, in links) per line; ``prose`` is each line's prose mass.
+    The main container is the deepest block holding at least half (or 80%) of the page's prose, the
+    readability idea of a best candidate, given to the model as features rather than applied as a rule.
+    """
+    n = boxes.n
+    box_words, box_links, box_prose = boxes.total(words), boxes.total(links), boxes.total(prose)
+    box_lines = boxes.total(np.ones(n))
+    total = prose.sum()
+    cols = []
+    for k in BOX_LEVELS:
+        box = boxes.level(k)
+        cols += [
+            box_prose[box] / total if total > 0 else np.zeros(n),
+            box_links[box] / np.maximum(box_words[box], 1.0),
+            np.log1p(box_lines[box]),
+        ]
+    for share in (0.5, 0.8):
+        main = boxes.main(prose, share)
+        cols.append(boxes.inside(main) if main is not None else np.zeros(n))
+    in_main = np.nonzero(cols[-2])[0]
+    index = np.arange(n)
+    cols.append((index < in_main.min()).astype(np.float64) if len(in_main) else np.zeros(n))
+    cols.append((index > in_main.max()).astype(np.float64) if len(in_main) else np.zeros(n))
+    return np.column_stack(cols)
 
 
 def _shift(values: np.ndarray, offset: int) -> np.ndarray:
@@ -368,6 +449,8 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
             ]
         )
         parts = [text, paragraph, position]
+        link_words = words * text[:, col["link_density"]]
+        prose = np.where(words >= 8, words - link_words, 0.0)
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
             parts.append(
@@ -376,6 +459,7 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
                     dtype=np.float64,
                 )
             )
+            parts.append(_container_features(Containers([l.blocks or (0,) for l in lines]), words, link_words, prose))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]

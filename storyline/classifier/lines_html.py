@@ -43,6 +43,10 @@ def _is_hidden(attrs: dict[str, str | None]) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
+_Context = tuple[str, tuple[str, ...], frozenset[str], tuple[int, ...]]
+"""What a line inherits from where its text starts: block tag, ancestor tags, markers, block ids."""
+
+
 class _LineBuilder:
     """Collects text pieces into lines as the walk enters and leaves elements."""
 
@@ -52,10 +56,10 @@ class _LineBuilder:
         self.lines: list[Line] = []
         self.pieces: list[str] = []
         self.link_chars = 0
-        self.context: tuple[str, tuple[str, ...], frozenset[str]] | None = None
+        self.context: _Context | None = None
         self.paragraph = 0
 
-    def add(self, text: str, in_link: bool, context: tuple[str, tuple[str, ...], frozenset[str]]) -> None:
+    def add(self, text: str, in_link: bool, context: _Context) -> None:
         if self.context is None:
             if text.isspace():
                 return
@@ -68,9 +72,10 @@ class _LineBuilder:
         if self.context is not None:
             text = _WS.sub(" ", "".join(self.pieces)).strip()
             if text:
-                tag, ancestors, markers = self.context
+                tag, ancestors, markers, blocks = self.context
                 nonspace = len(text) - text.count(" ")
-                self.lines.append(Line(text, min(self.link_chars, nonspace), tag, ancestors, markers, self.paragraph))
+                links = min(self.link_chars, nonspace)
+                self.lines.append(Line(text, links, tag, ancestors, markers, self.paragraph, blocks))
         self.pieces = []
         self.link_chars = 0
         self.context = None
@@ -93,15 +98,14 @@ def html_lines(html: str) -> tuple[list[Line], str]:
 
 
 def _walk(root: LexborNode, out: _LineBuilder) -> None:
-    # Each frame: (tag, block tag, ancestors, markers, inside a link, inside pre)
-    frames: list[tuple[str, str, tuple[str, ...], frozenset[str], bool, bool]] = [
-        ("body", "body", (), frozenset(), False, False)
-    ]
+    # Each frame: (tag, the context its text gets, inside a link, inside pre)
+    frames: list[tuple[str, _Context, bool, bool]] = [("body", ("body", (), frozenset(), (0,)), False, False)]
+    block_ids = 0
     node: LexborNode | None = root.first_child
     while node is not None:
         descend = False
         if node.is_text_node:
-            _, block, ancestors, markers, in_link, in_pre = frames[-1]
+            _, context, in_link, in_pre = frames[-1]
             text = node.text_content or ""
             if in_pre and "\n" in text:
                 parts = text.split("\n")
@@ -109,9 +113,9 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
                     if i:
                         out.flush(new_paragraph=False)
                     if part:
-                        out.add(part, in_link, (block, ancestors, markers))
+                        out.add(part, in_link, context)
             elif text:
-                out.add(text, in_link, (block, ancestors, markers))
+                out.add(text, in_link, context)
         elif node.is_element_node:
             tag = node.tag or ""
             if tag == "br":
@@ -119,25 +123,18 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
             elif tag not in SKIP_TAGS:
                 attrs = node.attributes
                 if not (attrs and _is_hidden(attrs)):
-                    parent_tag, block, ancestors, markers, in_link, in_pre = frames[-1]
+                    _, (block, ancestors, markers, blocks), in_link, in_pre = frames[-1]
                     if attrs:
                         cls, ident = attrs.get("class"), attrs.get("id")
                         if cls or ident:
                             markers = markers | marker_tokens(f"{cls or ''} {ident or ''}")
-                    is_block = tag in BLOCK_TAGS
-                    if is_block:
+                    if tag in BLOCK_TAGS:
                         out.flush()
                         block = tag
-                    frames.append(
-                        (
-                            tag,
-                            block,
-                            ancestors + (tag,),
-                            markers,
-                            in_link or tag == "a",
-                            in_pre or tag == "pre",
-                        )
-                    )
+                        block_ids += 1
+                        blocks = blocks + (block_ids,)
+                    context = (block, ancestors + (tag,), markers, blocks)
+                    frames.append((tag, context, in_link or tag == "a", in_pre or tag == "pre"))
                     descend = True
                     child = node.first_child
                     if child is not None:

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer
 from storyline.classifier.page import Page
-from storyline.classifier.sequence import sequence_feature_names, sequence_features
+from storyline.classifier.sequence import page_blocks, sequence_feature_names, sequence_features
 
 FORMAT = "storyline-model"
 MAX_MODEL_BYTES = 20_000_000
@@ -86,7 +87,7 @@ class Head:
             return np.zeros(0)
         z = self.first_stage_logits(self.featurizer.page_features(page))
         if self.sequence is not None:
-            z = self.sequence.decision_function(sequence_features(z, _words(page)))
+            z = self.sequence.decision_function(sequence_features(z, _words(page), page_blocks(page)))
         return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -196,6 +197,27 @@ class StoryModel:
         except (ValueError, EOFError, UnicodeDecodeError) as error:
             raise ModelError(f"{path}: not a valid model file ({error})") from None
         return cls.from_dict(data, str(path))
+
+    # -- batches (storyline.classifier.prediction) ----------------------------------------------------
+
+    def predict_many(
+        self,
+        pages: Iterable[Any],
+        jobs: int | None = 1,
+        threshold: float | None = None,
+        with_lines: bool = False,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+    ) -> Iterator[Any]:
+        """A ``PageResult`` (``source``, ``text`` or ``error``) per page, in input order, lazily.
+
+        ``pages`` are ``str``/``bytes``/``Page`` (named by position) or ``PageInput``; ``jobs`` > 1 uses
+        that many worker processes (None or -1: every core), each building this model once. A page that
+        fails, or passes ``timeout`` seconds or ``max_bytes``, gives an error result instead of raising.
+        """
+        from storyline.classifier.prediction import predict_many
+
+        return predict_many(self, pages, jobs, threshold, with_lines, timeout, max_bytes)
 
 
 def _checksum(heads: Any) -> str:

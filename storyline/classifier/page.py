@@ -25,6 +25,9 @@ class Line:
     """Lower-cased tokens of the ``class`` and ``id`` attributes of the block and its ancestors."""
     paragraph: int = 0
     """Index of the paragraph the line belongs to: lines of one paragraph share it."""
+    blocks: tuple[int, ...] = ()
+    """Page-unique ids of the block elements that contain the line, outermost first (HTML only):
+    lines that share a container share its id, so features can weigh whole containers."""
 
 
 @dataclass(slots=True)

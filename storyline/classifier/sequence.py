@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from storyline.classifier.features import _shift, _window_mean
+from storyline.classifier.features import Containers, _shift, _window_mean
+from storyline.classifier.page import Page
 
 OFFSETS = (1, 2, 3)
 WINDOWS = (2, 5, 15, 40)
+BOX_LEVELS = (1, 2, 3, 4)
+
+
+def page_blocks(page: Page) -> list[tuple[int, ...]]:
+    """Each line's containers: its HTML blocks, or for plain text its paragraph inside the page."""
+    if page.kind == "html":
+        return [line.blocks or (0,) for line in page.lines]
+    return [(0, line.paragraph + 1) for line in page.lines]
 
 
 def sequence_feature_names() -> list[str]:
@@ -22,11 +31,16 @@ def sequence_feature_names() -> list[str]:
     names += [f"z_win{r}" for r in WINDOWS]
     names += [f"p_win{r}" for r in WINDOWS]
     names += ["z_minus_page_max", "z_page_mean", "story_before", "story_after", "inside_story_span"]
+    for k in BOX_LEVELS:
+        names += [f"box{k}_mean_p", f"box{k}_story_share"]
+    names += ["in_story_box50", "in_story_box80"]
     return names
 
 
-def sequence_features(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Features of one page's lines from their first-stage logits ``z`` and sizes ``weights`` (words)."""
+def sequence_features(z: np.ndarray, weights: np.ndarray, blocks: list[tuple[int, ...]]) -> np.ndarray:
+    """Features of one page's lines from their first-stage logits ``z``, sizes ``weights`` (words) and
+    containers ``blocks``: a line in a container of story lines is likely story, and the deepest container
+    holding most of the page's story is where a reader would look for it."""
     n = len(z)
     if n == 0:
         return np.zeros((0, len(sequence_feature_names())))
@@ -45,4 +59,12 @@ def sequence_features(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if len(confident):
         inside[confident.min() : confident.max() + 1] = 1.0
     cols += [z - z.max(), np.full(n, z.mean()), before, after, inside]
+    boxes = Containers(blocks)
+    box_mass, box_weight = boxes.total(story_mass), boxes.total(weights)
+    for k in BOX_LEVELS:
+        box = boxes.level(k)
+        cols += [box_mass[box] / np.maximum(box_weight[box], 1e-9), box_mass[box] / total]
+    for share in (0.5, 0.8):
+        main = boxes.main(story_mass, share)
+        cols.append(boxes.inside(main) if main is not None else np.zeros(n))
     return np.column_stack(cols)

@@ -21,8 +21,9 @@ from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.lines_text import text_page
 from storyline.classifier.page import Line, Page
 from storyline.classifier.segment import segment
+from storyline.classifier.sequence import page_blocks
 from storyline.training.datasets import LabelledPage
-from storyline.training.labels import align
+from storyline.training.labels import align, snippet_labels
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +76,42 @@ class PageExamples:
     words: np.ndarray
     coverage: float
     texts: list[str] = field(default_factory=list)
+    blocks: list[tuple[int, ...]] = field(default_factory=list)
+    labelled: np.ndarray | None = None
+    """Which lines carry a label (None: all of them); pages with only snippets label a few lines."""
+
+    @property
+    def full_gold(self) -> bool:
+        return self.labelled is None
 
 
 def page_examples(item: LabelledPage, kind: str, featurizer: LineFeaturizer) -> PageExamples | None:
-    """Rows of one page, or None when it has no full gold or no lines."""
-    if item.gold is None:
+    """Rows of one page, or None when it has no labels or no lines."""
+    if item.gold is None and not (item.with_snippets or item.without_snippets):
         return None
     page = as_kind(item, kind)
     if not page.lines:
         return None
-    alignment = align(page, item.gold)
+    labelled = None
+    if item.gold is not None:
+        alignment = align(page, item.gold)
+        labels, coverage = alignment.labels, alignment.gold_coverage
+    else:
+        labels, labelled = snippet_labels(page, item.with_snippets, item.without_snippets)
+        if not labelled.any():
+            return None
+        coverage = 1.0
     return PageExamples(
         id=item.id,
         dataset=item.dataset,
         group=f"{item.dataset}:{item.group}",
         features=featurizer.page_features(page).astype(np.float32),
-        labels=alignment.labels,
+        labels=labels,
         words=np.array([max(1, len(line.text.split())) for line in page.lines], dtype=np.float32),
-        coverage=alignment.gold_coverage,
+        coverage=coverage,
         texts=page.texts,
+        blocks=page_blocks(page),
+        labelled=labelled,
     )
 
 
@@ -124,7 +142,7 @@ def build_examples(
     for batch, outs in zip(batches, results, strict=True):
         for item, ex in zip(batch, outs, strict=True):
             if ex is None:
-                skipped.append(f"{item.dataset}/{item.id}: no full gold or no lines")
+                skipped.append(f"{item.dataset}/{item.id}: no gold, no snippet found on the page, or no lines")
             elif ex.coverage < min_coverage:
                 skipped.append(f"{item.dataset}/{item.id}: story lines cover {ex.coverage:.0%} of the gold")
             else:

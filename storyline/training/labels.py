@@ -88,3 +88,35 @@ def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = ST
     if not gold_grams:
         return Alignment(labels, 1.0 if labels.any() else 0.0)
     return Alignment(labels, len(found) / len(gold_grams))
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def snippet_labels(
+    page: Page, with_snippets: Sequence[str], without_snippets: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partial labels from must-have / must-not snippets: ``(labels, labelled)`` per line.
+
+    A line holding a must-have snippet, or held by one (a long snippet spans lines), is story; likewise
+    must-not snippets mark chrome. Every other line is unlabelled: training and evaluation ignore it.
+    """
+    n = len(page.lines)
+    labels = np.zeros(n, dtype=bool)
+    labelled = np.zeros(n, dtype=bool)
+    wanted = [_squash(s) for s in with_snippets if s.strip()]
+    unwanted = [_squash(s) for s in without_snippets if s.strip()]
+    for i, line in enumerate(page.lines):
+        text = _squash(line.text)
+        if not text:
+            continue
+        inside_long = len(text) >= 12
+        if any(s in text or (inside_long and text in s) for s in wanted):
+            labels[i] = labelled[i] = True
+        elif any(s in text or (inside_long and text in s) for s in unwanted):
+            labelled[i] = True
+    return labels, labelled

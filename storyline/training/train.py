@@ -41,6 +41,8 @@ class TrainingConfig:
     context: int = 3
     windows: tuple[int, ...] = (5, 15)
     max_lines_for_search: int = 100_000
+    snippet_weight: float = 5.0
+    """Row weight of lines labelled by snippets (a page with snippets labels only a few of its lines)."""
     seed: int = 0
 
 
@@ -65,14 +67,18 @@ class HeadReport:
 
 
 def _stack(
-    pages: Sequence[PageExamples],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    pages: Sequence[PageExamples], snippet_weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of all pages: features, labels, words, page index, which rows are labelled, row weights;
+    and each page's site."""
     X = np.vstack([p.features for p in pages]).astype(np.float64)
     y = np.concatenate([p.labels for p in pages])
     w = np.concatenate([p.words for p in pages])
     groups = np.concatenate([np.full(len(p.labels), i) for i, p in enumerate(pages)])
+    labelled = np.concatenate([np.ones(len(p.labels), bool) if p.full_gold else p.labelled for p in pages])
+    weight = np.concatenate([np.full(len(p.labels), 1.0 if p.full_gold else snippet_weight) for p in pages])
     site = np.array([p.group for p in pages])
-    return X, y, w, groups, site
+    return X, y, w, groups, labelled, weight, site
 
 
 def _folds(site: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -107,21 +113,36 @@ def _page_texts(pages: Sequence[PageExamples], probs: np.ndarray, cut: float) ->
     return out
 
 
-def choose_threshold(pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]) -> tuple[float, float]:
-    """The threshold with the best page-level shingle F1 on (out-of-fold) probabilities."""
-    best = (0.5, -1.0)
+def threshold_curve(
+    pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]
+) -> dict[str, dict[float, float]]:
+    """Out-of-fold page-level shingle F1 of each dataset at each candidate threshold."""
+    names = sorted({p.dataset for p in pages})
+    curve: dict[str, dict[float, float]] = {name: {} for name in names}
     for cut in THRESHOLDS:
-        score = aggregate(score_page(t, g) for t, g in zip(_page_texts(pages, probs, cut), golds, strict=True)).f1
-        if score > best[1]:
-            best = (float(cut), score)
-    return best
+        scores = [score_page(t, g) for t, g in zip(_page_texts(pages, probs, cut), golds, strict=True)]
+        for name in names:
+            curve[name][float(cut)] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name).f1
+    return curve
+
+
+def choose_threshold(pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]) -> tuple[float, float]:
+    """The threshold with the best mean over datasets of the out-of-fold page-level shingle F1.
+
+    Each training set counts the same, whatever its size, so the largest set's kind of page does not
+    set the threshold for all the others.
+    """
+    curve = threshold_curve(pages, probs, golds)
+    means = {cut: float(np.mean([curve[name][cut] for name in curve])) for cut in next(iter(curve.values()))}
+    best = max(means, key=lambda cut: (means[cut], -abs(cut - 0.5)))
+    return best, means[best]
 
 
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
     blocks, start = [], 0
     for page in pages:
         n = len(page.labels)
-        blocks.append(sequence_features(z[start : start + n], page.words.astype(np.float64)))
+        blocks.append(sequence_features(z[start : start + n], page.words.astype(np.float64), page.blocks))
         start += n
     return np.vstack(blocks)
 
@@ -137,12 +158,21 @@ def train_head(
     if len(pages) < 2:
         raise ValueError(f"{kind} head: need at least 2 labelled pages, got {len(pages)}")
     featurizer = LineFeaturizer(markup=(kind == "html"), context=config.context, windows=config.windows)
-    X, y, w, page_of_row, site = _stack(pages)
-    if y.all() or not y.any():
+    from sklearn.pipeline import Pipeline
+
+    X, y, w, page_of_row, labelled, row_weight, site = _stack(pages, config.snippet_weight)
+    if y[labelled].all() or not y[labelled].any():
         raise ValueError(f"{kind} head: the labels hold only one class; need story and chrome lines")
     folds = _folds(site, config.folds)
-    fold_rows = [(_rows(tr, page_of_row), _rows(va, page_of_row)) for tr, va in folds]
+    # training rows are the labelled lines of the fold's training pages; validation rows are every line
+    fold_rows = [(_rows(tr, page_of_row) & labelled, _rows(va, page_of_row)) for tr, va in folds]
     rng = np.random.default_rng(config.seed)
+    full = np.array([p.full_gold for p in pages])
+    if not full.any():
+        raise ValueError(f"{kind} head: need pages with a full gold text to choose the threshold")
+
+    def fit(steps: list[tuple[str, Any]], rows: np.ndarray, features: np.ndarray) -> Pipeline:
+        return Pipeline(steps).fit(features[rows], y[rows], classify__sample_weight=row_weight[rows])
 
     # 1. Search C and class weight on the first stage (on a row sample when the data is large).
     search: list[dict[str, Any]] = []
@@ -153,12 +183,9 @@ def train_head(
             idx = np.nonzero(train_rows)[0]
             if len(idx) > config.max_lines_for_search:
                 idx = np.sort(rng.choice(idx, config.max_lines_for_search, replace=False))
-            model = make_pipeline(featurizer, C, weight).steps[1:]
-            from sklearn.pipeline import Pipeline
-
-            pipe = Pipeline(model).fit(X[idx], y[idx])
+            pipe = fit(make_pipeline(featurizer, C, weight).steps[1:], idx, X)
             oof[val_rows] = pipe.predict_proba(X[val_rows])[:, 1]
-        score = _best_weighted_f1(y, oof, w)
+        score = _best_weighted_f1(y[labelled], oof[labelled], w[labelled])
         search.append({"C": C, "class_weight": weight, "cv_word_f1": round(score, 4)})
         say(f"  {kind}: C={C:g} class_weight={weight}: out-of-fold word-weighted F1 {score:.4f}")
         if score > best[0]:
@@ -166,11 +193,9 @@ def train_head(
     _, C, weight = best
 
     # 2. Out-of-fold first-stage logits of the chosen setting; the sequence pass learns from them.
-    from sklearn.pipeline import Pipeline
-
     z_oof = np.zeros(len(y))
     for train_rows, val_rows in fold_rows:
-        pipe = Pipeline(make_pipeline(featurizer, C, weight).steps[1:]).fit(X[train_rows], y[train_rows])
+        pipe = fit(make_pipeline(featurizer, C, weight).steps[1:], train_rows, X)
         z_oof[val_rows] = pipe.decision_function(X[val_rows])
     probs = 1.0 / (1.0 + np.exp(-z_oof))
     S = None
@@ -178,16 +203,18 @@ def train_head(
         S = _sequence_matrix(pages, z_oof)
         seq_oof = np.zeros(len(y))
         for train_rows, val_rows in fold_rows:
-            seq = make_sequence_pipeline(1.0, weight).fit(S[train_rows], y[train_rows])
+            seq = fit(make_sequence_pipeline(1.0, weight).steps, train_rows, S)
             seq_oof[val_rows] = seq.predict_proba(S[val_rows])[:, 1]
-        say(
-            f"  {kind}: sequence pass: out-of-fold word-weighted F1 {_best_weighted_f1(y, probs, w):.4f} -> "
-            f"{_best_weighted_f1(y, seq_oof, w):.4f}"
-        )
+        before = _best_weighted_f1(y[labelled], probs[labelled], w[labelled])
+        after = _best_weighted_f1(y[labelled], seq_oof[labelled], w[labelled])
+        say(f"  {kind}: sequence pass: out-of-fold word-weighted F1 {before:.4f} -> {after:.4f}")
         probs = seq_oof
 
     # 3. Threshold on out-of-fold page-level shingle F1; report the out-of-fold scores it gives.
-    threshold, _ = choose_threshold(pages, probs, golds)
+    full_pages = [p for p, keep in zip(pages, full, strict=True) if keep]
+    full_golds = [g for g, keep in zip(golds, full, strict=True) if keep]
+    full_rows = _rows(np.nonzero(full)[0], page_of_row)
+    threshold, _ = choose_threshold(full_pages, probs[full_rows], full_golds)
     texts = _page_texts(pages, probs, threshold)
     report = HeadReport(
         kind=kind,
@@ -198,26 +225,36 @@ def train_head(
         class_weight=weight,
         threshold=threshold,
         search=search,
-        cv_line={k: round(v, 4) for k, v in line_scores(y, probs >= threshold).as_dict().items()},
+        cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], probs[labelled] >= threshold).as_dict().items()},
         cv_shingle={
             k: round(v, 4)
-            for k, v in aggregate(score_page(t, g) for t, g in zip(texts, golds, strict=True)).as_dict().items()
+            for k, v in aggregate(score_page(texts[i], golds[i]) for i in np.nonzero(full)[0].tolist())
+            .as_dict()
+            .items()
         },
     )
     datasets = sorted({p.dataset for p in pages})
     for name in datasets:
-        sel = [i for i, p in enumerate(pages) if p.dataset == name]
-        report.cv_by_dataset[name] = {
-            k: round(v, 4) for k, v in aggregate(score_page(texts[i], golds[i]) for i in sel).as_dict().items()
-        }
+        sel = [i for i, p in enumerate(pages) if p.dataset == name and p.full_gold]
+        if sel:
+            report.cv_by_dataset[name] = {
+                k: round(v, 4) for k, v in aggregate(score_page(texts[i], golds[i]) for i in sel).as_dict().items()
+            }
+        else:  # snippet labels only: line-level scores on the labelled lines
+            rows = _rows(np.array([i for i, p in enumerate(pages) if p.dataset == name]), page_of_row) & labelled
+            scores = line_scores(y[rows], probs[rows] >= threshold)
+            report.cv_by_dataset[name] = {
+                "line_f1": round(scores.f1, 4),
+                "pages": len([p for p in pages if p.dataset == name]),
+            }
 
     # 4. The final fit on everything.
     pipeline = make_pipeline(featurizer, C, weight)
     pipeline.named_steps["features"].fit([])
-    Pipeline(pipeline.steps[1:]).fit(X, y)
+    fit(pipeline.steps[1:], labelled, X)
     sequence = None
     if config.sequence and S is not None:
-        sequence = make_sequence_pipeline(1.0, weight).fit(S, y)
+        sequence = fit(make_sequence_pipeline(1.0, weight).steps, labelled, S)
     return Head(pipeline, sequence, threshold), report
 
 
