@@ -59,3 +59,16 @@ def test_sniff_kind() -> None:
     assert sniff_kind("<div><p>one</p><p>two</p></div>") == "html"
     assert sniff_kind("Just a line of text.\n\nAnother paragraph.") == "text"
     assert sniff_kind("Price < 5 and > 3") == "text"
+
+
+def test_unlabelled_western_bytes_read_as_windows_1252() -> None:
+    html = '<meta charset="utf-8"><p>Ça coûte cher, à peu près.</p>'.encode("cp1252")
+    assert "Ça coûte cher, à peu près." in decode(html)
+
+
+def test_framesets_are_html_and_control_characters_are_dropped() -> None:
+    from storyline.classifier.segment import segment
+
+    assert sniff_kind("<frameset><frame src=a.html></frameset>") == "html"
+    assert segment("<p>a\x00b\x01c\x1f d</p>").texts == ["abc d"]
+    assert segment("line\x07 one\n\nline two", kind="text").texts == ["line one", "line two"]

@@ -117,14 +117,46 @@ def decode(data: bytes | str) -> str:
 
     best = from_bytes(data[:200_000]).best()
     if best is not None and best.encoding:
+        guess = codecs.lookup(best.encoding).name
+        if guess in _LATIN_GUESSES and guess != "cp1252":
+            # Detection cannot tell the single-byte Latin code pages apart on a little text; windows-1252
+            # is the web's default for unlabelled Western pages (WHATWG), so it wins when it decodes.
+            try:
+                return data.decode("cp1252")
+            except UnicodeDecodeError:
+                pass
         return data.decode(best.encoding, errors="replace")
     return data.decode("utf-8", errors="replace")
 
 
+_LATIN_GUESSES = frozenset(
+    [
+        "cp1250",
+        "cp1252",
+        "cp1254",
+        "cp1257",
+        "iso8859-1",
+        "iso8859-2",
+        "iso8859-3",
+        "iso8859-4",
+        "iso8859-9",
+        "iso8859-10",
+        "iso8859-13",
+        "iso8859-14",
+        "iso8859-15",
+        "iso8859-16",
+        "mac-roman",
+        "mac-latin2",
+        "cp850",
+    ]
+)
+
+
 _HTML_START = re.compile(
-    r"^\s*(?:<!--.*?-->\s*)*(?:<\?xml|<!doctype\s+html|<html|<head|<body|<meta|<title|<!--)",
+    r"^\s*(?:<!--.*?-->\s*)*(?:<\?xml|<!doctype\s+html|<html|<head|<body|<meta|<title|<frameset|<!--)",
     re.IGNORECASE | re.DOTALL,
 )
+_OPENING_TAG = re.compile(r"\s*<([A-Za-z][A-Za-z0-9]{0,20})\b[^<>]{0,2000}>")
 _HTML_TAGS = re.compile(
     r"</?(?:html|head|body|div|p|span|a|br|table|tr|td|ul|li|h[1-6]|script|style|meta|link|img|section|article)\b",
     re.IGNORECASE,
@@ -136,6 +168,9 @@ def sniff_kind(text: str, name: str | None = None) -> str:
     head = text[:5000]
     if _HTML_START.match(head):
         return "html"
+    opening = _OPENING_TAG.match(head)
+    if opening and f"</{opening.group(1).lower()}" in text[:200_000].lower():
+        return "html"  # a fragment that starts with an element and closes it: <p>...</p>
     tags = len(_HTML_TAGS.findall(head))
     if tags >= 3:
         return "html"

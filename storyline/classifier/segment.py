@@ -8,6 +8,8 @@ from storyline.classifier.page import Page
 from storyline.classifier.reading import decode_page, sniff_kind
 
 KINDS = ("html", "text")
+# C0 control characters (but tab, newline, carriage return, form feed) and DEL carry no text: drop them.
+_CONTROLS = dict.fromkeys([*range(0, 9), 11, *range(14, 32), 127])
 
 
 def segment(content: str | bytes | Page, kind: str | None = None, source: str = "") -> Page:
@@ -18,6 +20,7 @@ def segment(content: str | bytes | Page, kind: str | None = None, source: str = 
         content = decode_page(bytes(content), source)
     if not isinstance(content, str):
         raise TypeError(f"a page is str, bytes or Page, not {type(content).__name__}")
+    content = content.translate(_CONTROLS)
     if kind is None:
         kind = sniff_kind(content, source or None)
     if kind == "html":
