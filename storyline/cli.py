@@ -459,5 +459,26 @@ def evaluate(
             )
 
 
+@main.command()
+@click.argument("model_path", required=False)
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100), help="How many weights to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def inspect(model_path: str | None, top: int, as_json: bool) -> None:
+    """Describe a model: metadata, training data, cross-validation scores, threshold, strongest weights.
+
+    MODEL_PATH is a model file (default: the model shipped inside storyline). Weights are per standard
+    deviation of the feature: the change in log-odds of story.
+
+    \b
+    Example:
+      storyline inspect my-model.json
+      storyline inspect --json | jq .heads.html.threshold
+    """
+    from storyline.training.reports import format_model_report, model_report
+
+    report = model_report(_load(model_path), top)
+    click.echo(json.dumps(report, indent=2) if as_json else format_model_report(report))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -175,3 +175,15 @@ def test_help_explains_each_command() -> None:
     for command in ("predict", "train", "evaluate"):
         code, out, _ = run(command, "--help")
         assert code == 0 and "Example" in out
+
+
+def test_inspect_describes_a_model(small_model_path: Path) -> None:
+    code, out, _ = run("inspect", str(small_model_path), "--top", "3")
+    assert code == 0
+    assert "html head:" in out and "text head:" in out and "threshold" in out
+    assert "strongest towards story:" in out and "synthetic: 12/12 pages used" in out
+    code, out, _ = run("inspect", str(small_model_path), "--json")
+    report = json.loads(out)
+    assert len(report["heads"]["html"]["story_weights"]) == 10
+    assert all(w > 0 for _, w in report["heads"]["html"]["story_weights"])
+    assert all(w < 0 for _, w in report["heads"]["html"]["chrome_weights"])
