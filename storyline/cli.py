@@ -336,6 +336,18 @@ def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list
 @click.option("--head", "heads", multiple=True, type=KIND, help="Train only these heads (default html and text).")
 @click.option("--jobs", default=-1, show_default=True, help="Processes for featurising (-1 = all cores).")
 @click.option("--seed", default=0, show_default=True, help="Seed for row sampling during the search.")
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Pick the threshold that reaches this out-of-fold page-level precision (default: best F1).",
+)
+@click.option(
+    "--target-recall",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Pick the threshold that reaches this out-of-fold page-level recall (default: best F1).",
+)
 def train(
     data: tuple[str, ...],
     output: str,
@@ -347,17 +359,23 @@ def train(
     heads: tuple[str, ...],
     jobs: int,
     seed: int,
+    target_precision: float | None,
+    target_recall: float | None,
 ) -> None:
     """Train a model on labelled pages.
 
     DATA are shared-data sets (a folder holding pages.jsonl.gz, or the file itself: records with html and
     gold) or folders of pages with their gold text beside each (NAME.html + NAME.txt, or NAME.gold.txt).
     Prints a summary of the data, the cross-validation search and the out-of-fold scores.
+    The threshold maximises the out-of-fold page-level F1, or meets --target-precision / --target-recall.
 
     \b
     Example:
       storyline train ../shared/data/wcxb ../shared/data/readability -o my-model.json
+      storyline train my-pages/ -o precise.json --target-precision 0.95
     """
+    if target_precision is not None and target_recall is not None:
+        raise _fail("give --target-precision or --target-recall, not both")
     from storyline.training.train import C_GRID, TrainingConfig, train_model
 
     sets = _datasets(data, split)
@@ -367,6 +385,8 @@ def train(
         class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
         sequence=not no_sequence,
         seed=seed,
+        target_precision=target_precision,
+        target_recall=target_recall,
     )
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     try:

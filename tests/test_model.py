@@ -104,3 +104,29 @@ def test_predict_lines_api() -> None:
     lines = load_model().predict_lines("<p>One paragraph of text that reads like a story, with a full stop.</p>")
     assert len(lines) == 1 and 0.0 <= lines[0].p_story <= 1.0 and isinstance(lines[0].story, bool)
     assert load_model().extract("") == ""
+
+
+def test_threshold_meets_precision_and_recall_targets(labelled_folder: Path) -> None:
+    from storyline.classifier.features import LineFeaturizer
+    from storyline.training.examples import build_examples
+    from storyline.training.train import choose_threshold, threshold_curve
+
+    pages = list(read_pages(labelled_folder))
+    examples, _ = build_examples(pages, "html", LineFeaturizer())
+    golds = [p.gold or "" for p in pages]
+    rng = np.random.default_rng(0)
+    # noisy probabilities: story lines high, chrome lines spread, so the threshold trades P for R
+    probs = np.concatenate(
+        [np.where(e.labels, rng.uniform(0.3, 1.0, len(e.labels)), rng.uniform(0, 0.7, len(e.labels))) for e in examples]
+    )
+    curve = threshold_curve(examples, probs, golds)
+    cut_p, precision = choose_threshold(examples, probs, golds, target_precision=0.9)
+    cut_r, recall = choose_threshold(examples, probs, golds, target_recall=0.9)
+    cut_f, f1 = choose_threshold(examples, probs, golds)
+    name = next(iter(curve))
+    assert precision >= 0.9 and curve[name][cut_p].precision == pytest.approx(precision)
+    assert recall >= 0.9 and curve[name][cut_r].recall == pytest.approx(recall)
+    # the lowest threshold reaching the precision target, the highest reaching the recall target
+    assert all(curve[name][c].precision < 0.9 for c in curve[name] if c < cut_p)
+    assert all(curve[name][c].recall < 0.9 for c in curve[name] if c > cut_r)
+    assert f1 == pytest.approx(max(s.f1 for s in curve[name].values()), abs=1e-4)

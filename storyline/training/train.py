@@ -41,6 +41,10 @@ class TrainingConfig:
     context: int = 3
     windows: tuple[int, ...] = (5, 15)
     max_lines_for_search: int = 100_000
+    target_precision: float | None = None
+    """Choose the threshold that reaches this mean out-of-fold precision (instead of the best F1)."""
+    target_recall: float | None = None
+    """Choose the threshold that reaches this mean out-of-fold recall (instead of the best F1)."""
     snippet_weight: float = 5.0
     """Row weight of lines labelled by snippets (a page with snippets labels only a few of its lines)."""
     seed: int = 0
@@ -113,29 +117,53 @@ def _page_texts(pages: Sequence[PageExamples], probs: np.ndarray, cut: float) ->
     return out
 
 
+CUTS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
+"""Thresholds tried when choosing the model's: F1 is flat near its best, targets need a finer grid."""
+
+
 def threshold_curve(
     pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]
-) -> dict[str, dict[float, float]]:
-    """Out-of-fold page-level shingle F1 of each dataset at each candidate threshold."""
+) -> dict[str, dict[float, Any]]:
+    """Out-of-fold page-level shingle scores (a ``SetScore``) of each dataset at each candidate threshold."""
     names = sorted({p.dataset for p in pages})
-    curve: dict[str, dict[float, float]] = {name: {} for name in names}
-    for cut in THRESHOLDS:
+    curve: dict[str, dict[float, Any]] = {name: {} for name in names}
+    for cut in CUTS:
         scores = [score_page(t, g) for t, g in zip(_page_texts(pages, probs, cut), golds, strict=True)]
         for name in names:
-            curve[name][float(cut)] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name).f1
+            curve[name][float(cut)] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name)
     return curve
 
 
-def choose_threshold(pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]) -> tuple[float, float]:
-    """The threshold with the best mean over datasets of the out-of-fold page-level shingle F1.
+def choose_threshold(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    target_precision: float | None = None,
+    target_recall: float | None = None,
+) -> tuple[float, float]:
+    """The threshold, and its score, from the out-of-fold page-level shingle scores averaged over datasets.
 
-    Each training set counts the same, whatever its size, so the largest set's kind of page does not
-    set the threshold for all the others.
+    Each training set counts the same, whatever its size, so the largest set's kind of page does not set
+    the threshold for all the others. By default the threshold maximises F1; with ``target_precision`` it
+    is the lowest one whose precision reaches the target (the most recall that keeps it), with
+    ``target_recall`` the highest one whose recall reaches it. A target out of reach takes the closest.
     """
     curve = threshold_curve(pages, probs, golds)
-    means = {cut: float(np.mean([curve[name][cut] for name in curve])) for cut in next(iter(curve.values()))}
-    best = max(means, key=lambda cut: (means[cut], -abs(cut - 0.5)))
-    return best, means[best]
+    cuts = sorted(next(iter(curve.values())))
+
+    def mean(cut: float, field: str) -> float:
+        return float(np.mean([getattr(curve[name][cut], field) for name in curve]))
+
+    if target_precision is not None:
+        met = [c for c in cuts if mean(c, "precision") >= target_precision]
+        cut = min(met) if met else max(cuts, key=lambda c: mean(c, "precision"))
+        return cut, mean(cut, "precision")
+    if target_recall is not None:
+        met = [c for c in cuts if mean(c, "recall") >= target_recall]
+        cut = max(met) if met else max(cuts, key=lambda c: mean(c, "recall"))
+        return cut, mean(cut, "recall")
+    best = max(cuts, key=lambda c: (round(mean(c, "f1"), 4), -abs(c - 0.5)))
+    return best, mean(best, "f1")
 
 
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
@@ -214,7 +242,9 @@ def train_head(
     full_pages = [p for p, keep in zip(pages, full, strict=True) if keep]
     full_golds = [g for g, keep in zip(golds, full, strict=True) if keep]
     full_rows = _rows(np.nonzero(full)[0], page_of_row)
-    threshold, _ = choose_threshold(full_pages, probs[full_rows], full_golds)
+    threshold, _ = choose_threshold(
+        full_pages, probs[full_rows], full_golds, config.target_precision, config.target_recall
+    )
     texts = _page_texts(pages, probs, threshold)
     report = HeadReport(
         kind=kind,
