@@ -418,42 +418,92 @@ def train(
 
 @main.command()
 @click.argument("data", nargs=-1, required=True)
-@click.option("--model", "model_path", default=None, help="A model file (default: the shipped model).")
+@click.option(
+    "--model",
+    "model_paths",
+    multiple=True,
+    help="A model file (default: the shipped model). Give it twice to compare two models.",
+)
 @click.option("--split", default=None, help="Only pages of this split (e.g. test for dragnet).")
 @click.option("--input-type", type=KIND, default=None, help="Feed the pages as HTML or as their plain-text rendering.")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Override the model's threshold.")
+@click.option(
+    "--by",
+    type=click.Choice(["page_type", "domain"]),
+    default=None,
+    help="Also break the page-level scores down by this field, where the data has it.",
+)
+@click.option(
+    "--worst",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="List this many pages with the lowest shingle F1.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--jobs", default=-1, show_default=True, help="Processes (-1 = all cores).")
 def evaluate(
     data: tuple[str, ...],
-    model_path: str | None,
+    model_paths: tuple[str, ...],
     split: str | None,
     input_type: str | None,
     threshold: float | None,
+    by: str | None,
+    worst: int,
     as_json: bool,
     jobs: int,
 ) -> None:
     """Score a model on labelled pages, per dataset.
 
-    Line level: precision, recall, F1 and accuracy of the story class. Page level: the shingle F1 of
-    ../shared/data/README.md (4-token shingles, averaged over pages). Snippet-only sets report the share
-    of must-have snippets found and must-not snippets absent.
+    Line level: precision, recall, F1 and accuracy of the story class, and the confusion matrix. Page
+    level: the shingle F1 of ../shared/data/README.md (4-token shingles, averaged over pages), per page
+    type where the data has one, and the worst pages. Snippet-only sets report the share of must-have
+    snippets found and must-not snippets absent. With two --model options, both models are scored on the
+    same pages and their F1 difference gets a 95% bootstrap confidence interval.
 
     \b
     Example:
       storyline evaluate ../shared/data/cleaneval ../shared/data/l3s-gn1
       storyline evaluate ../shared/data/dragnet --split test --json
+      storyline evaluate ../shared/data/wcxb --by domain --worst 10
+      storyline evaluate ../shared/data/cleaneval --model old.json --model new.json
     """
-    from storyline.training.evaluate import evaluate_pages, summarise
+    from storyline.training.evaluate import compare, evaluate_pages, summarise
 
-    model = _load(model_path)
+    if len(model_paths) > 2:
+        raise _fail("give at most two --model options (to compare two models)")
+    models = [_load(path) for path in model_paths] or [_load(None)]
     report: dict[str, Any] = {}
     for name, pages in _datasets(data, split):
-        results = evaluate_pages(model, pages, input_type, threshold, jobs=jobs, progress=_progress_enabled())
-        report[name] = summarise(results)
+        runs = [
+            evaluate_pages(model, pages, input_type, threshold, jobs=jobs, progress=_progress_enabled())
+            for model in models
+        ]
+        report[name] = summarise(runs[0], by, worst)
+        if len(runs) == 2:
+            report[name]["model_b"] = summarise(runs[1], by, worst)
+            if any(r.gold is not None for r in runs[0]):
+                report[name]["comparison"] = compare(runs[0], runs[1])
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
+    labels = list(model_paths) or ["default model"]
+    for i, label in enumerate(labels):
+        if len(labels) > 1:
+            click.echo(f"model {'AB'[i]}: {label}")
+        _print_scores({name: s if i == 0 else s["model_b"] for name, s in report.items()}, by)
+        click.echo("")
+    for name, s in report.items():
+        c = s.get("comparison")
+        if c:
+            click.echo(
+                f"{name}: shingle F1 A {c['f1_a']:.3f}, B {c['f1_b']:.3f}; B - A = {c['difference']:+.3f} "
+                f"(95% bootstrap interval {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, {c['pages']} pages)"
+            )
+
+
+def _print_scores(report: dict[str, Any], by: str | None) -> None:
+    """The per-dataset table of ``evaluate``, with breakdowns, confusion matrices and worst pages."""
     click.echo(
         f"{'dataset':<22}{'pages':>6}  {'line P':>7}{'line R':>7}{'line F1':>8}{'acc':>6}  "
         f"{'shingle P':>9}{'R':>7}{'F1':>7}"
@@ -473,10 +523,21 @@ def evaluate(
             sn = s["snippets"]
             cells += f"snippets: with found {sn['with_found']:.3f}, without absent {sn['without_absent']:.3f}"
         click.echo(cells)
-        for page_type, t in s.get("by_page_type", {}).items():
+        for field in ["by_page_type"] + ([f"by_{by}"] if by and by != "page_type" else []):
+            for key, t in s.get(field, {}).items():
+                scores = f"{t['precision']:>9.3f}{t['recall']:>7.3f}{t['f1']:>7.3f}"
+                click.echo(f"  {key[:20]:<20}{t['pages']:>6}  {'':>28}  {scores}")
+    for name, s in report.items():
+        c = s.get("confusion")
+        if c:
             click.echo(
-                f"  {page_type:<20}{t['pages']:>6}  {'':>28}  {t['precision']:>9.3f}{t['recall']:>7.3f}{t['f1']:>7.3f}"
+                f"{name} lines: story kept {c['story_kept']}, story dropped {c['story_dropped']}, "
+                f"chrome kept {c['chrome_kept']}, chrome dropped {c['chrome_dropped']}"
             )
+        for page in s.get("worst", []):
+            p = "-" if page["precision"] is None else f"{page['precision']:.2f}"
+            r = "-" if page["recall"] is None else f"{page['recall']:.2f}"
+            click.echo(f"  worst: {page['id']}  F1 {page['f1']:.3f} (P {p}, R {r})")
 
 
 @main.command()

@@ -187,3 +187,49 @@ def test_inspect_describes_a_model(small_model_path: Path) -> None:
     assert len(report["heads"]["html"]["story_weights"]) == 10
     assert all(w > 0 for _, w in report["heads"]["html"]["story_weights"])
     assert all(w < 0 for _, w in report["heads"]["html"]["chrome_weights"])
+
+
+def test_evaluate_reports_breakdowns_worst_pages_and_compares_models(
+    labelled_folder: Path, small_model_path: Path
+) -> None:
+    code, out, _ = run(
+        "evaluate",
+        str(labelled_folder),
+        "--model",
+        str(small_model_path),
+        "--by",
+        "domain",
+        "--worst",
+        "2",
+        "--jobs",
+        "1",
+    )
+    assert code == 0
+    assert "story kept" in out and "chrome dropped" in out and out.count("worst:") == 2
+    assert "site0" in out  # the domain breakdown: sub-folders are the sites
+    code, out, _ = run(
+        "evaluate",
+        str(labelled_folder),
+        "--model",
+        str(small_model_path),
+        "--model",
+        str(small_model_path),
+        "--json",
+        "--jobs",
+        "1",
+    )
+    comparison = json.loads(out)[labelled_folder.name]["comparison"]
+    assert comparison["difference"] == 0.0 and comparison["ci95_low"] == 0.0 == comparison["ci95_high"]
+
+
+def test_bootstrap_interval_covers_a_real_difference() -> None:
+    import numpy as np
+
+    from storyline.training.evaluate import PageResult, compare
+
+    gold = "one two three four five six seven eight"
+    good = [PageResult(str(i), gold, gold, None, np.zeros(0)) for i in range(40)]
+    half = [PageResult(str(i), gold if i % 2 else "", gold, None, np.zeros(0)) for i in range(40)]
+    c = compare(half, good, resamples=500)
+    assert c["f1_b"] == 1.0 and c["difference"] > 0
+    assert 0 < c["ci95_low"] <= c["difference"] <= c["ci95_high"]

@@ -34,6 +34,8 @@ class PageResult:
     page_type: str | None = None
     with_snippets: list[str] = field(default_factory=list)
     without_snippets: list[str] = field(default_factory=list)
+    group: str = ""
+    """The page's site or domain."""
 
 
 def evaluate_page(
@@ -87,8 +89,17 @@ def evaluate_pages(
     return [r for batch in results for r in batch]
 
 
-def summarise(results: Sequence[PageResult]) -> dict[str, Any]:
-    """Set-level scores of page results: line-level and shingle metrics, snippets, per page type."""
+def _key(result: PageResult, by: str) -> str:
+    if by == "page_type":
+        return result.page_type or "(none)"
+    if by == "domain":
+        return result.group or "(none)"
+    raise ValueError(f"unknown breakdown {by!r}: page_type or domain")
+
+
+def summarise(results: Sequence[PageResult], by: str | None = None, worst: int = 0) -> dict[str, Any]:
+    """Set-level scores of page results: line-level scores with the confusion matrix, shingle scores,
+    snippets; per page type (and per ``by`` field); the ``worst`` pages by shingle F1."""
     out: dict[str, Any] = {"pages": len(results)}
     labelled = [r for r in results if r.labels is not None]
     if labelled:
@@ -96,6 +107,12 @@ def summarise(results: Sequence[PageResult]) -> dict[str, Any]:
         pred = np.concatenate([r.story for r in labelled])
         out["line"] = {k: round(v, 4) for k, v in line_scores(truth, pred).as_dict().items()}
         out["line"]["pages"] = len(labelled)
+        out["confusion"] = {
+            "story_kept": int((truth & pred).sum()),
+            "chrome_kept": int((~truth & pred).sum()),
+            "story_dropped": int((truth & ~pred).sum()),
+            "chrome_dropped": int((~truth & ~pred).sum()),
+        }
     gold = [r for r in results if r.gold is not None]
     if gold:
         out["shingle"] = {
@@ -112,6 +129,25 @@ def summarise(results: Sequence[PageResult]) -> dict[str, Any]:
                 }
                 for t in types
             }
+    if gold and by and by != "page_type":
+        keys = sorted({_key(r, by) for r in gold})
+        out[f"by_{by}"] = {
+            key: {
+                k: round(v, 4)
+                for k, v in aggregate(score_page(r.predicted, r.gold or "") for r in gold if _key(r, by) == key)
+                .as_dict()
+                .items()
+            }
+            for key in keys
+        }
+    if gold and worst:
+        ranked = sorted(gold, key=lambda r: score_page(r.predicted, r.gold or "").f1)[:worst]
+        out["worst"] = []
+        for r in ranked:
+            page = score_page(r.predicted, r.gold or "")
+            out["worst"].append(
+                {"id": r.id, "f1": round(page.f1, 4), "precision": page.precision, "recall": page.recall}
+            )
     with_snippets = [r for r in results if r.with_snippets or r.without_snippets]
     if with_snippets and not gold:
         out["snippets"] = {
@@ -121,3 +157,57 @@ def summarise(results: Sequence[PageResult]) -> dict[str, Any]:
             .items()
         }
     return out
+
+
+def _page_arrays(results: Sequence[PageResult]) -> tuple[np.ndarray, np.ndarray]:
+    """Per page precision and recall (NaN where undefined; 1 and 1 for two empty texts), as ``aggregate``."""
+    precision, recall = [], []
+    for r in results:
+        s = score_page(r.predicted, r.gold or "")
+        if s.tp == 0 and s.fp == 0 and s.fn == 0:
+            precision.append(1.0)
+            recall.append(1.0)
+            continue
+        precision.append(np.nan if s.precision is None else s.precision)
+        recall.append(np.nan if s.recall is None else s.recall)
+    return np.array(precision), np.array(recall)
+
+
+def _f1_of_means(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """Set-level F1 per row of a (resamples x pages) matrix of page precisions and recalls."""
+    with np.errstate(invalid="ignore"):
+        p = np.nan_to_num(np.nanmean(precision, axis=-1))
+        r = np.nan_to_num(np.nanmean(recall, axis=-1))
+        return np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
+
+
+def compare(a: Sequence[PageResult], b: Sequence[PageResult], resamples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Shingle F1 of two models on the same pages, their difference (b - a) and its 95% bootstrap interval.
+
+    Pages are resampled with replacement, the same pages for both models, so the interval says how much
+    the difference could move on another sample of pages like these.
+    """
+    a_gold = [r for r in a if r.gold is not None]
+    b_gold = [r for r in b if r.gold is not None]
+    if [r.id for r in a_gold] != [r.id for r in b_gold]:
+        raise ValueError("the two models were not scored on the same pages")
+    pa, ra = _page_arrays(a_gold)
+    pb, rb = _page_arrays(b_gold)
+    n = len(a_gold)
+    if n == 0:
+        raise ValueError("no pages with a gold text to compare on")
+    f1_a, f1_b = float(_f1_of_means(pa, ra)), float(_f1_of_means(pb, rb))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(resamples)
+    for start in range(0, resamples, 200):  # in blocks, to bound memory on large sets
+        idx = rng.integers(0, n, size=(min(200, resamples - start), n))
+        diffs[start : start + len(idx)] = _f1_of_means(pb[idx], rb[idx]) - _f1_of_means(pa[idx], ra[idx])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {
+        "pages": n,
+        "f1_a": round(f1_a, 4),
+        "f1_b": round(f1_b, 4),
+        "difference": round(f1_b - f1_a, 4),
+        "ci95_low": round(float(low), 4),
+        "ci95_high": round(float(high), 4),
+    }
