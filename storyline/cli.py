@@ -541,6 +541,79 @@ def _print_scores(report: dict[str, Any], by: str | None) -> None:
 
 
 @main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output-dir", "output_dir", required=True, help="Folder for the labelled-lines files.")
+@click.option("--model", "model_path", default=None, help="The model that pre-labels (default: the shipped one).")
+@click.option(
+    "--input-type", type=KIND, default=None, help="Read every input as HTML or as plain text (default: sniff)."
+)
+@click.option(
+    "--doubt",
+    default=0.15,
+    show_default=True,
+    type=click.FloatRange(0.0, 0.5),
+    help="Lines this close to the threshold are marked ? (unsure) for a person to decide.",
+)
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Write the JSONL form (.labels.jsonl) instead of text.")
+def label(
+    inputs: tuple[str, ...],
+    output_dir: str,
+    model_path: str | None,
+    input_type: str | None,
+    doubt: float,
+    as_jsonl: bool,
+) -> None:
+    """Pre-label pages for a person to correct, one labelled-lines file per page.
+
+    Each line gets a mark (S story, C chrome, ? unsure) from the model, with its probability. Lines the
+    model is unsure about are marked ?: search for them first (grep -n '^?'), set S or C, fix any other
+    mark that is wrong, then train and evaluate on the folder. The format is described in README.
+
+    \b
+    Example:
+      storyline label pages/ -o labels/
+      storyline train labels/ -o my-model.json
+    """
+    from storyline.classifier.reading import ReadError
+    from storyline.classifier.segment import segment
+    from storyline.classifier.sources import iter_inputs, load_content, safe_name
+    from storyline.training.labelfile import JSONL_SUFFIX, TEXT_SUFFIX, LabelledLines, write_labels
+
+    model = _load(model_path)
+    target = Path(output_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    pages = unsure = failed = 0
+    used: set[str] = set()
+    for item in iter_inputs(inputs, input_type):
+        try:
+            if item.error:
+                raise ReadError(item.error)
+            page = segment(load_content(item), item.kind, item.source)
+        except (ReadError, ValueError) as error:
+            failed += 1
+            click.echo(f"storyline: {item.source}: {error}", err=True)
+            continue
+        scores = model.probabilities(page)
+        probs: list[float | None] = [float(p) for p in scores]
+        cut = model.head_for(page).threshold
+        marks = ["?" if abs(p - cut) < doubt else ("S" if p >= cut else "C") for p in scores]
+        name = safe_name(item.source) or "page"
+        while name in used:
+            name += "_"
+        used.add(name)
+        write_labels([LabelledLines(page, marks, probs)], target / (name + (JSONL_SUFFIX if as_jsonl else TEXT_SUFFIX)))
+        pages += 1
+        unsure += marks.count("?")
+    click.echo(
+        f"storyline: {pages} pages labelled in {target}, {unsure} lines marked ? to check"
+        + (f", {failed} failed" if failed else ""),
+        err=True,
+    )
+    if failed and not pages:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("model_path", required=False)
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100), help="How many weights to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -206,7 +206,11 @@ def test_evaluate_reports_breakdowns_worst_pages_and_compares_models(
     )
     assert code == 0
     assert "story kept" in out and "chrome dropped" in out and out.count("worst:") == 2
-    assert "site0" in out  # the domain breakdown: sub-folders are the sites
+    assert "site0" in out
+    code, out, _ = run(
+        "evaluate", str(labelled_folder), "--model", str(small_model_path), "--by", "domain", "--json", "--jobs", "1"
+    )
+    assert set(json.loads(out)[labelled_folder.name]["by_domain"]) == {"site0", "site1", "site2", "site3"}
     code, out, _ = run(
         "evaluate",
         str(labelled_folder),

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from storyline.training.labelfile import LabelFileError, LabelledLines, is_label_file, read_labels
+
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +37,8 @@ class LabelledPage:
     split: str | None = None
     with_snippets: list[str] = field(default_factory=list)
     without_snippets: list[str] = field(default_factory=list)
+    lines: LabelledLines | None = None
+    """A page from a labelled-lines file: already segmented, each line marked by a person."""
 
 
 def _site(record: dict) -> str:
@@ -138,15 +142,43 @@ def read_folder_pages(folder: Path) -> Iterator[LabelledPage]:
         )
 
 
+def labelled_lines_pages(files: list[Path], name: str, root: Path | None = None) -> Iterator[LabelledPage]:
+    """Pages of labelled-lines files (``storyline label`` output, corrected by a person)."""
+    for path in files:
+        try:
+            items = read_labels(path)
+        except LabelFileError as error:
+            raise DatasetError(str(error)) from None
+        where = path.relative_to(root) if root else path
+        for number, item in enumerate(items):
+            unsure = "?" in item.marks
+            source = item.page.source or f"{where}#{number}"
+            yield LabelledPage(
+                id=source,
+                dataset=name,
+                content="",
+                kind=item.page.kind,
+                gold=None if unsure else item.gold,
+                group=str(where.parent) if str(where.parent) != "." else source,
+                lines=item,
+            )
+
+
 def read_pages(path: str | Path) -> Iterator[LabelledPage]:
-    """Labelled pages from a ``pages.jsonl.gz`` file, a folder holding one, or a folder of pages + golds."""
+    """Labelled pages from a ``pages.jsonl.gz`` file, a folder holding one, a folder of pages + golds,
+    or labelled-lines files (a file, or a folder of them)."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
+    if is_label_file(path):
+        return labelled_lines_pages([path], path.parent.name or path.name)
     if path.is_dir():
         inner = path / "pages.jsonl.gz"
         if inner.is_file():
             return read_jsonl_pages(inner, path.name)
+        label_files = sorted(p for p in path.rglob("*") if p.is_file() and is_label_file(p))
+        if label_files:
+            return labelled_lines_pages(label_files, path.name, path)
         return read_folder_pages(path)
     if _strip_gz(path.name).endswith(".jsonl"):
         return read_jsonl_pages(path)

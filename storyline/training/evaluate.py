@@ -36,6 +36,8 @@ class PageResult:
     without_snippets: list[str] = field(default_factory=list)
     group: str = ""
     """The page's site or domain."""
+    mask: np.ndarray | None = None
+    """Which lines carry a label (None: all of them), for pages with unsure marks."""
 
 
 def evaluate_page(
@@ -48,7 +50,11 @@ def evaluate_page(
     story = probs >= cut
     predicted = "\n".join(line.text for line, keep in zip(page.lines, story, strict=True) if keep)
     labels = None
-    if item.gold is not None:
+    mask = None
+    if item.lines is not None:
+        labels = item.lines.labels
+        mask = item.lines.labelled if "?" in item.lines.marks else None
+    elif item.gold is not None:
         alignment = align(page, item.gold)
         if alignment.gold_coverage >= MIN_COVERAGE:
             labels = alignment.labels
@@ -61,6 +67,8 @@ def evaluate_page(
         item.page_type,
         item.with_snippets,
         item.without_snippets,
+        item.group,
+        mask,
     )
 
 
@@ -103,8 +111,8 @@ def summarise(results: Sequence[PageResult], by: str | None = None, worst: int =
     out: dict[str, Any] = {"pages": len(results)}
     labelled = [r for r in results if r.labels is not None]
     if labelled:
-        truth = np.concatenate([r.labels for r in labelled])
-        pred = np.concatenate([r.story for r in labelled])
+        truth = np.concatenate([r.labels if r.mask is None else r.labels[r.mask] for r in labelled])  # type: ignore[index]
+        pred = np.concatenate([r.story if r.mask is None else r.story[r.mask] for r in labelled])
         out["line"] = {k: round(v, 4) for k, v in line_scores(truth, pred).as_dict().items()}
         out["line"]["pages"] = len(labelled)
         out["confusion"] = {

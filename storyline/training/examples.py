@@ -57,7 +57,16 @@ def wraps(page_id: str) -> bool:
 
 
 def as_kind(item: LabelledPage, kind: str) -> Page:
-    """Segment a labelled page as the given kind (an HTML page seen as text is rendered first)."""
+    """Segment a labelled page as the given kind (an HTML page seen as text is rendered first).
+
+    A page from a labelled-lines file is already segmented; seen as text it is rendered unwrapped, one
+    line per line, so its marks still fit.
+    """
+    if item.lines is not None:
+        page = item.lines.page
+        if kind == "text" and page.kind == "html":
+            return text_page(render_text(page, wrap=False), item.id)
+        return page
     page = segment(item.content, item.kind, source=item.id)
     if kind == "text" and page.kind == "html":
         page = text_page(render_text(page, wraps(item.id)), item.id)
@@ -87,13 +96,19 @@ class PageExamples:
 
 def page_examples(item: LabelledPage, kind: str, featurizer: LineFeaturizer) -> PageExamples | None:
     """Rows of one page, or None when it has no labels or no lines."""
-    if item.gold is None and not (item.with_snippets or item.without_snippets):
+    if item.gold is None and not (item.with_snippets or item.without_snippets) and item.lines is None:
         return None
     page = as_kind(item, kind)
     if not page.lines:
         return None
     labelled = None
-    if item.gold is not None:
+    if item.lines is not None:
+        labels, coverage = item.lines.labels, 1.0
+        if "?" in item.lines.marks:
+            labelled = item.lines.labelled
+            if not labelled.any():
+                return None
+    elif item.gold is not None:
         alignment = align(page, item.gold)
         labels, coverage = alignment.labels, alignment.gold_coverage
     else:
