@@ -312,7 +312,9 @@ def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list
 @click.option("-o", "--output", "output", required=True, help="Where to write the model (JSON; .gz to compress).")
 @click.option("--split", default=None, help="Use only the pages of this split (e.g. train) where a set has splits.")
 @click.option(
+    "--cv",
     "--folds",
+    "folds",
     default=5,
     show_default=True,
     type=click.IntRange(2, 20),
@@ -405,6 +407,11 @@ def train(
             f"out-of-fold shingle F1 {sh['f1']:.3f} (P {sh['precision']:.3f}, R {sh['recall']:.3f}); "
             f"line F1 {ln['f1']:.3f}"
         )
+        for number, fold in enumerate(report["cv_folds"], 1):
+            say(
+                f"  fold {number}: {fold['pages']} pages from {fold['sites']} sites held out; "
+                f"shingle F1 {fold['shingle_f1']:.3f}, line F1 {fold['line_f1']:.3f}"
+            )
         for name, s in report["cv_by_dataset"].items():
             if "f1" not in s:
                 say(f"  {name}: line F1 {s['line_f1']:.3f} on the snippet-labelled lines of {s['pages']} pages")

@@ -69,3 +69,17 @@ def test_line_and_snippet_scores() -> None:
     assert (s.precision, s.recall, s.accuracy) == (0.5, 0.5, 0.5)
     sn = snippet_scores([("Hello  World. Bye", ["hello world"], ["bye", "menu"])])
     assert sn.with_found == 1.0 and sn.without_absent == 0.5
+
+
+def test_alignment_folds_question_marks_for_non_latin1_characters() -> None:
+    page = segment("<p>The council’s “flood plan” costs €2m — said Łukasz Nowak, the engineer.</p><p>Menu</p>")
+    gold = "The council?s ?flood plan? costs ?2m ? said ?ukasz Nowak, the engineer."
+    result = align(page, gold)
+    assert result.labels.tolist() == [True, False] and result.gold_coverage == pytest.approx(1.0)
+
+
+def test_alignment_tolerates_a_gold_that_drops_small_pieces() -> None:
+    gold = "Heavy rain closed the harbour road on Monday.\n\nRepairs are expected to take three weeks."
+    got = labels(gold)
+    assert got["Heavy rain closed the harbour road on Monday, the council said."]
+    assert got["Repairs are expected to take three weeks and will cost about two million pounds."]

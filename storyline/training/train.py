@@ -65,6 +65,8 @@ class HeadReport:
     cv_line: dict[str, float] = field(default_factory=dict)
     cv_shingle: dict[str, float] = field(default_factory=dict)
     cv_by_dataset: dict[str, dict[str, float]] = field(default_factory=dict)
+    cv_folds: list[dict[str, float]] = field(default_factory=list)
+    """Per fold: its validation pages and sites, and their out-of-fold scores."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -263,6 +265,18 @@ def train_head(
             .items()
         },
     )
+    for _, val_pages in folds:
+        val_full = [int(i) for i in val_pages if full[i]]
+        fold_score = aggregate(score_page(texts[i], golds[i]) for i in val_full)
+        rows = _rows(val_pages, page_of_row) & labelled
+        report.cv_folds.append(
+            {
+                "pages": len(val_pages),
+                "sites": len(set(site[val_pages])),
+                "shingle_f1": round(fold_score.f1, 4),
+                "line_f1": round(line_scores(y[rows], probs[rows] >= threshold).f1, 4),
+            }
+        )
     datasets = sorted({p.dataset for p in pages})
     for name in datasets:
         sel = [i for i, p in enumerate(pages) if p.dataset == name and p.full_gold]
