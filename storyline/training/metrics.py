@@ -61,7 +61,11 @@ class PageScore:
 
 def score_page(predicted: str, gold: str) -> PageScore:
     """Compare one extraction with its gold text."""
-    pred, ref = shingles(predicted), shingles(gold)
+    return score_shingles(shingles(predicted), shingles(gold))
+
+
+def score_shingles(pred: Counter[tuple[str, ...]], ref: Counter[tuple[str, ...]]) -> PageScore:
+    """``score_page`` on shingles already counted (to score many extractions against one gold)."""
     tp = sum((pred & ref).values())
     fp = sum(pred.values()) - tp
     fn = sum(ref.values()) - tp

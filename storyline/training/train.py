@@ -21,7 +21,7 @@ from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.model import Head, make_pipeline, make_sequence_pipeline
 from storyline.classifier.sequence import sequence_features
 from storyline.training.examples import PageExamples
-from storyline.training.metrics import aggregate, line_scores, score_page
+from storyline.training.metrics import aggregate, line_scores, score_page, score_shingles, shingles
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _stack(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows of all pages: features, labels, words, page index, which rows are labelled, row weights;
     and each page's site."""
-    X = np.vstack([p.features for p in pages]).astype(np.float64)
+    X = np.vstack([p.features for p in pages])  # float32: half the memory, and faster fits
     y = np.concatenate([p.labels for p in pages])
     w = np.concatenate([p.words for p in pages])
     groups = np.concatenate([np.full(len(p.labels), i) for i, p in enumerate(pages)])
@@ -128,11 +128,25 @@ def threshold_curve(
 ) -> dict[str, dict[float, Any]]:
     """Out-of-fold page-level shingle scores (a ``SetScore``) of each dataset at each candidate threshold."""
     names = sorted({p.dataset for p in pages})
+    by_cut: dict[float, list[Any]] = {float(cut): [] for cut in CUTS}
+    start = 0
+    for page, gold in zip(pages, golds, strict=True):
+        n = len(page.labels)
+        p = probs[start : start + n]
+        start += n
+        ref = shingles(gold)
+        seen: dict[bytes, Any] = {}  # neighbouring thresholds often keep the same lines: score each set once
+        for cut in by_cut:
+            keep = p >= cut
+            key = keep.tobytes()
+            if key not in seen:
+                text = "\n".join(t for t, k in zip(page.texts, keep, strict=True) if k)
+                seen[key] = score_shingles(shingles(text), ref)
+            by_cut[cut].append(seen[key])
     curve: dict[str, dict[float, Any]] = {name: {} for name in names}
-    for cut in CUTS:
-        scores = [score_page(t, g) for t, g in zip(_page_texts(pages, probs, cut), golds, strict=True)]
+    for cut, scores in by_cut.items():
         for name in names:
-            curve[name][float(cut)] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name)
+            curve[name][cut] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name)
     return curve
 
 
