@@ -120,7 +120,7 @@ def compare(ref: dict[str, Any], now: dict[str, Any], tolerance: float) -> list[
             if a[key] != b[key]:
                 detail = ""
                 if key == "lines":
-                    for i, (x, y) in enumerate(zip(a[key], b[key])):
+                    for i, (x, y) in enumerate(zip(a[key], b[key], strict=False)):
                         if x != y:
                             detail = f" first at line {i}: {x!r} != {y!r}"
                             break

@@ -13,11 +13,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from storyline.classifier.page import Page
+from storyline.classifier.page import Line, Page
 
 SCHEMA_VERSION = 2
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
@@ -232,6 +232,261 @@ def _text_row(text: str, link_chars: int, counts: Counter[str]) -> list[float]:
     ]
 
 
+# -- the text features of a whole page at once --------------------------------------------------------
+# Each character's properties come from a table indexed by code point, filled lazily from the very
+# predicates ``_text_row`` uses (str methods and the regexes), so the numpy path agrees with it exactly.
+
+_F_WORD, _F_DIGIT, _F_PUNCT, _F_UPPER, _F_NOT_UPPERCASE_WORD, _F_CURRENCY, _F_SEPARATOR, _F_KNOWN = (
+    1 << i for i in range(8)
+)
+_char_table: np.ndarray | None = None
+_JOIN = "\x00"
+"""Joins a page's lines for whole-page regex scans: no line feature pattern can match it."""
+_SENTENCES_JOINED = re.compile(r"[.!?。！？]+(?:\s|\x00|$)")
+_SENTENCE_END_JOINED = re.compile(r"[.!?。！？][\"'”’»)\]]*(?=\n?(?:\x00|\Z))")  # "$": end, or before a final \n
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
+_COMMAS = (ord(","), ord("，"), ord("、"))
+
+
+def _char_flags(c: str) -> int:
+    """The property bits of one character, by the predicates of ``_text_row``."""
+    flags = _F_KNOWN
+    if _WORD.fullmatch(c):
+        flags |= _F_WORD
+    if c.isdigit():
+        flags |= _F_DIGIT
+    if not c.isalnum() and not c.isspace():
+        flags |= _F_PUNCT
+    if c.isupper():
+        flags |= _F_UPPER
+    if not ("A" + c).isupper():  # lower- or title-case: a word holding it is not all capitals
+        flags |= _F_NOT_UPPERCASE_WORD
+    if _CURRENCY_SYMBOL.fullmatch(c):
+        flags |= _F_CURRENCY
+    if _SEPARATORS.fullmatch(c):
+        flags |= _F_SEPARATOR
+    return flags
+
+
+def char_flags(codes: np.ndarray) -> np.ndarray:
+    """Property bits (``_F_*``) of each code point in ``codes``, from a table filled as characters appear."""
+    global _char_table
+    if _char_table is None:
+        _char_table = np.zeros(0x110000, dtype=np.uint8)
+        _char_table[:128] = [_char_flags(chr(i)) for i in range(128)]
+    flags = _char_table[codes]
+    unknown = (flags & _F_KNOWN) == 0
+    if unknown.any():
+        new = np.unique(codes[unknown])
+        _char_table[new] = [_char_flags(chr(int(c))) for c in new]
+        flags = _char_table[codes]
+    return flags
+
+
+class _StopWords(dict[str, bool]):
+    """``word -> word.lower() in STOP_WORDS``, filled on demand (bounded: cleared when it grows large)."""
+
+    def __missing__(self, word: str) -> bool:
+        if len(self) > 200_000:
+            self.clear()
+        value = self[word] = word.lower() in STOP_WORDS
+        return value
+
+
+_stop_words = _StopWords()
+
+
+_COPYRIGHT_LITERALS = ("(c)", "copyright", "all rights reserved", "privacy policy", "terms of use", "terms of service")
+"""``_COPYRIGHT`` as lower-case literals: equivalent on ASCII text, where ignoring case is lower-casing."""
+_MONEY_HINTS = re.compile(
+    r"p\.?a|per|sal|USD|EUR|GBP|JPY|CHF|CNY|INR|AUD|CAD|price|discount|shipping|checkout|cart|buy now|add to cart"
+)
+"""A literal every ``_MONEY`` match holds, but for its digits-and-k alternative (found apart): a line
+without one cannot match, so ``_MONEY`` only runs over the lines with one. Literal alternatives let the
+regex engine skip ahead to their first letters, which ``_MONEY`` (starting with ``\b``) cannot."""
+
+
+def _literal_lines(low: str, literals: Sequence[str], starts: np.ndarray) -> np.ndarray:
+    """Line indices holding any of ``literals`` in ``low`` (the joined page text, lower-cased, same offsets)."""
+    positions: list[int] = []
+    for literal in literals:
+        at = low.find(literal)
+        while at >= 0:
+            positions.append(at)
+            at = low.find(literal, at + 1)
+    return np.searchsorted(starts, np.array(positions, dtype=np.int64), side="right") - 1
+
+
+def _match_lines(pattern: re.Pattern[str], joined: str, starts: np.ndarray) -> np.ndarray:
+    """The line index of each match of ``pattern`` in the page's joined text (by where it starts)."""
+    positions = np.array([m.start() for m in pattern.finditer(joined)], dtype=np.int64)
+    return np.searchsorted(starts, positions, side="right") - 1
+
+
+def _span_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sums of ``values[start:end]`` for each span."""
+    cumsum = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=cumsum[1:])
+    return cumsum[ends] - cumsum[starts]
+
+
+_log1p_table = np.zeros(0)
+
+
+def _log1p_halves(values: np.ndarray) -> np.ndarray:
+    """``math.log1p`` of each value, all multiples of 0.5 (counts, half-counts): bit-equal to ``_text_row``."""
+    global _log1p_table
+    halves = np.rint(values * 2.0).astype(np.int64)
+    top = int(halves.max()) + 1 if len(halves) else 0
+    if top > 1 << 17:  # very long lines: no table that large
+        return np.array([math.log1p(v) for v in values.tolist()])
+    if top > len(_log1p_table):
+        size = max(top, 2 * len(_log1p_table), 4096)
+        _log1p_table = np.array([math.log1p(k / 2.0) for k in range(size)])
+    return _log1p_table[halves]
+
+
+def _safe_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b`` where ``b`` is non-zero, else 0 (``_ratio`` over arrays)."""
+    return np.divide(a, b, out=np.zeros(len(a)), where=b != 0)
+
+
+def text_matrix(texts: Sequence[str], link_chars: Sequence[int]) -> np.ndarray:
+    """The ``TEXT_FEATURES`` rows of a page's lines, all lines at once: equal to ``_text_row`` for each.
+
+    Lines must be non-empty; a page whose lines hold the joining character takes the line-by-line path.
+    """
+    n = len(texts)
+    joined = _JOIN.join(texts)
+    if n == 0 or joined.count(_JOIN) != n - 1 or "" in texts:  # (an empty line: _text_row raises)
+        counts = Counter(texts)
+        return np.array([_text_row(t, k, counts) for t, k in zip(texts, link_chars, strict=True)], dtype=np.float64)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    ends = starts + lengths
+    flags = char_flags(codes)
+    chars = lengths.astype(np.float64)
+
+    nonspace = chars - _span_sums(codes == 32, starts, ends)
+    digits = _span_sums((flags & _F_DIGIT) != 0, starts, ends)
+    punct = _span_sums((flags & _F_PUNCT) != 0, starts, ends)
+    commas = _span_sums(np.isin(codes, _COMMAS), starts, ends)
+    if joined.isascii():
+        cjk = np.zeros(n)
+    else:
+        is_cjk = np.zeros(len(codes), dtype=bool)
+        for lo, hi in _CJK_RANGES:
+            is_cjk |= (codes >= lo) & (codes <= hi)
+        cjk = _span_sums(is_cjk, starts, ends).astype(np.float64)
+    currency = _span_sums((flags & _F_CURRENCY) != 0, starts, ends) > 0
+    separators = _span_sums((flags & _F_SEPARATOR) != 0, starts, ends) > 0
+
+    # Words: the maximal runs of word characters, exactly what _WORD.findall gives.
+    is_word = (flags & _F_WORD) != 0
+    edges = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    w_start = np.nonzero(edges == 1)[0]
+    w_end = np.nonzero(edges == -1)[0]
+    w_len = w_end - w_start
+    w_line = np.searchsorted(starts, w_start, side="right") - 1
+    upper = (flags & _F_UPPER) != 0
+    w_cap = upper[w_start]
+    w_allcaps = (
+        (w_len > 1)
+        & (_span_sums((flags & _F_NOT_UPPERCASE_WORD) != 0, w_start, w_end) == 0)
+        & (_span_sums(upper, w_start, w_end) > 0)
+    )
+    words = _WORD.findall(joined)
+    if len(words) != len(w_start):  # cannot happen: the table is built from _WORD itself
+        raise AssertionError("word runs disagree with the word pattern")
+    w_stop = np.fromiter(map(_stop_words.__getitem__, words), dtype=bool, count=len(words))
+    w_long = w_len > 3
+    n_words = np.bincount(w_line, minlength=n).astype(np.float64)
+    caps = np.bincount(w_line, weights=w_cap, minlength=n)
+    allcaps = np.bincount(w_line, weights=w_allcaps, minlength=n)
+    stops = np.bincount(w_line, weights=w_stop, minlength=n)
+    word_chars = np.bincount(w_line, weights=w_len, minlength=n)
+    long_words = np.bincount(w_line, weights=w_long, minlength=n)
+    long_caps = np.bincount(w_line, weights=w_long & w_cap, minlength=n)
+    title_case = (long_words >= 2) & (long_caps == long_words)
+
+    eff_words = n_words + cjk / 2.0
+    links = np.asarray(link_chars, dtype=np.float64)
+    last = codes[ends - 1]
+    ellipsis = (last == ord("…")) | (
+        (lengths >= 3) & (last == 46) & (codes[np.maximum(ends - 2, 0)] == 46) & (codes[np.maximum(ends - 3, 0)] == 46)
+    )
+
+    def flag_lines(pattern: re.Pattern[str], candidates: np.ndarray | None = None) -> np.ndarray:
+        """1.0 for the lines ``pattern`` finds something in; only ``candidates`` can (all lines: None)."""
+        hit = np.zeros(n)
+        if candidates is None:
+            hit[_match_lines(pattern, joined, starts)] = 1.0
+        elif len(candidates):
+            some = [texts[i] for i in candidates.tolist()]
+            some_lengths = lengths[candidates]
+            some_starts = np.zeros(len(some), dtype=np.int64)
+            np.cumsum(some_lengths[:-1] + 1, out=some_starts[1:])
+            hit[candidates[_match_lines(pattern, _JOIN.join(some), some_starts)]] = 1.0
+        return hit
+
+    # _MONEY: only lines with one of its literals, or with a digit and a k/K, can match.
+    hinted = np.zeros(n, dtype=bool)
+    hinted[_match_lines(_MONEY_HINTS, joined, starts)] = True
+    k_chars = _span_sums((codes == ord("k")) | (codes == ord("K")), starts, ends)
+    money_candidates = np.nonzero(hinted | ((digits > 0) & (k_chars > 0)))[0]
+    # _COPYRIGHT: on ASCII lines, ignoring case is matching the lower-cased text against its literals.
+    ascii_line = _span_sums(codes > 127, starts, ends) == 0
+    if ascii_line.all():
+        copyright_lines = np.zeros(n)
+        copyright_lines[_literal_lines(joined.lower(), _COPYRIGHT_LITERALS, starts)] = 1.0
+    else:
+        copyright_lines = flag_lines(_COPYRIGHT, np.nonzero(~ascii_line)[0])
+        ascii_idx = np.nonzero(ascii_line)[0]
+        if len(ascii_idx):
+            some = _JOIN.join([texts[i] for i in ascii_idx.tolist()]).lower()
+            some_starts = np.zeros(len(ascii_idx), dtype=np.int64)
+            np.cumsum(lengths[ascii_idx][:-1] + 1, out=some_starts[1:])
+            copyright_lines[ascii_idx[_literal_lines(some, _COPYRIGHT_LITERALS, some_starts)]] = 1.0
+    sentences = np.bincount(_match_lines(_SENTENCES_JOINED, joined, starts), minlength=n).astype(np.float64)
+    counts = Counter(texts)
+    repeated = np.fromiter(map(counts.__getitem__, texts), dtype=np.int64, count=n) > 1
+    columns = [
+        _log1p_halves(chars),
+        _log1p_halves(eff_words),
+        eff_words <= 3,
+        (eff_words > 3) & (eff_words <= 10),
+        eff_words > 40,
+        _safe_ratio(links, nonspace),
+        links >= nonspace * 0.95,
+        currency,
+        flag_lines(_MONEY, money_candidates),
+        _safe_ratio(caps, n_words),
+        _safe_ratio(allcaps, n_words),
+        title_case,
+        upper[starts],
+        flag_lines(_SENTENCE_END_JOINED),
+        last == ord(":"),
+        ellipsis,
+        _log1p_halves(sentences),
+        _safe_ratio(commas.astype(np.float64), eff_words),
+        _safe_ratio(punct.astype(np.float64), nonspace),
+        _safe_ratio(digits.astype(np.float64), nonspace),
+        _safe_ratio(stops, n_words),
+        _safe_ratio(word_chars, n_words),
+        _safe_ratio(cjk, nonspace),
+        flag_lines(_DATE, np.nonzero(digits)[0]),  # every date holds a digit (re's \d implies str.isdigit)
+        separators,
+        copyright_lines,
+        repeated,
+    ]
+    out = np.empty((n, len(columns)))
+    for i, column in enumerate(columns):
+        out[:, i] = column
+    return out
+
+
 def _markup_row(
     tag: str, ancestors: tuple[str, ...], markers: frozenset[str], title_words: set[str], text: str
 ) -> list[float]:
@@ -256,6 +511,32 @@ def _markup_row(
     return row
 
 
+_TITLE_COLUMN = len(TAG_GROUPS) + len(ANCESTOR_FLAGS) + 1
+
+
+def _markup_matrix(lines: Sequence[Line], title_words: set[str]) -> np.ndarray:
+    """``_markup_row`` of every line; lines of one block share their context, so each is computed once."""
+    index: dict[tuple[str, tuple[str, ...], frozenset[str]], int] = {}
+    rows: list[list[float]] = []
+    which: list[int] = []
+    for line in lines:
+        key = (line.tag, line.ancestors, line.markers)
+        j = index.get(key)
+        if j is None:
+            j = index[key] = len(rows)
+            rows.append(_markup_row(line.tag, line.ancestors, line.markers, set(), ""))
+        which.append(j)
+    out = np.array(rows, dtype=np.float64)[which]
+    if title_words:
+        lower, findall = str.lower, _TOKEN.findall
+        overlap = []
+        for line in lines:
+            words = set(map(lower, findall(line.text)))
+            overlap.append(_ratio(len(words & title_words), len(words)))
+        out[:, _TITLE_COLUMN] = overlap
+    return out
+
+
 class Containers:
     """The block containers of a page's lines, indexed once for numpy sums over containers.
 
@@ -267,23 +548,28 @@ class Containers:
     def __init__(self, blocks: list[tuple[int, ...]]) -> None:
         self.n = n = len(blocks)
         self.blocks = blocks
-        counts = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=n)
-        flat = np.fromiter((i for b in blocks for i in b), dtype=np.int64, count=int(counts.sum()))
+        counts = np.fromiter(map(len, blocks), dtype=np.int64, count=n)
+        total = int(counts.sum())
+        flat = np.fromiter(chain.from_iterable(blocks), dtype=np.int64, count=total)
+        self.counts = counts
         self.owner = np.repeat(np.arange(n), counts)
-        level = np.concatenate([np.arange(c) for c in counts]) if n else np.zeros(0, dtype=np.int64)
+        self.starts = np.zeros(n, dtype=np.int64)
+        if n:
+            np.cumsum(counts[:-1], out=self.starts[1:])
+        level = np.arange(total) - np.repeat(self.starts, counts)
         self.ids, self.box = np.unique(flat, return_inverse=True)
+        self.box = self.box.reshape(-1)
         self.size = len(self.ids)
         self.depth = np.zeros(self.size, dtype=np.int64)
         self.depth[self.box] = level
-        self.starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
 
     def total(self, values: np.ndarray) -> np.ndarray:
         """Per container: the sum of ``values`` over the lines it contains."""
         return np.bincount(self.box, weights=values[self.owner], minlength=self.size)
 
     def level(self, k: int) -> np.ndarray:
-        ids = np.array([b[-k] if len(b) >= k else b[0] for b in self.blocks], dtype=np.int64)
-        return np.searchsorted(self.ids, ids)
+        """Each line's k-th innermost container (its outermost when it has fewer), as a container index."""
+        return self.box[self.starts + np.maximum(self.counts - k, 0)]
 
     def inside(self, container: int) -> np.ndarray:
         """Whether each line sits in ``container``."""
@@ -357,8 +643,11 @@ def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
     return (cumsum[hi] - cumsum[lo]) / counts
 
 
-class LineFeaturizer(TransformerMixin, BaseEstimator):
+class LineFeaturizer:
     """Pages to a (lines x features) matrix, one row per line, pages stacked in order.
+
+    A scikit-learn transformer by its methods (``fit``/``transform``/``get_params``/``set_params``), so it
+    sits in a ``Pipeline``, without importing scikit-learn: prediction does not need it.
 
     Parameters
     ----------
@@ -372,6 +661,24 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         self.markup = markup
         self.context = context
         self.windows = windows
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {"markup": self.markup, "context": self.context, "windows": self.windows}
+
+    def set_params(self, **params: object) -> LineFeaturizer:
+        for name, value in params.items():
+            if name not in ("markup", "context", "windows"):
+                raise ValueError(f"invalid parameter {name!r} for LineFeaturizer")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {"markup": True, "context": 3, "windows": (5, 15)}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"LineFeaturizer({', '.join(changed)})"
+
+    def fit_transform(self, pages: Sequence[Page], y: object = None, **fit_params: object) -> np.ndarray:
+        return self.fit(pages, y).transform(pages)
 
     def fit(self, pages: Sequence[Page], y: object = None) -> LineFeaturizer:
         """Nothing is learned: the features are fixed by the schema. Kept for the Pipeline contract."""
@@ -401,13 +708,12 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         """Feature rows of one page's lines."""
         lines = page.lines
         n = len(lines)
-        width = len(self.get_feature_names_out())
         if n == 0:
-            return np.zeros((0, width))
-        counts = Counter(line.text for line in lines)
-        text = np.array([_text_row(l.text, l.link_chars, counts) for l in lines], dtype=np.float64)
+            return np.zeros((0, len(self.get_feature_names_out())))
+        texts = [line.text for line in lines]
+        text = text_matrix(texts, [line.link_chars for line in lines])
         col = {name: i for i, name in enumerate(TEXT_FEATURES)}
-        chars = np.array([len(l.text) for l in lines], dtype=np.float64)
+        chars = np.fromiter(map(len, texts), dtype=np.float64, count=n)
 
         # Paragraph features: sums over the lines of each paragraph, broadcast back to its lines.
         para = np.array([l.paragraph for l in lines])
@@ -453,12 +759,7 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         prose = np.where(words >= 8, words - link_words, 0.0)
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
-            parts.append(
-                np.array(
-                    [_markup_row(l.tag, l.ancestors, l.markers, title_words, l.text) for l in lines],
-                    dtype=np.float64,
-                )
-            )
+            parts.append(_markup_matrix(lines, title_words))
             parts.append(_container_features(Containers([l.blocks or (0,) for l in lines]), words, link_words, prose))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}

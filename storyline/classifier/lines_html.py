@@ -8,6 +8,7 @@ inline elements (links, emphasis, spans) join their text into the current one. I
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -28,6 +29,7 @@ _MARKER_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def marker_tokens(value: str) -> frozenset[str]:
     """Tokens of a class/id value: ``mainNav post-footer_2`` -> main, nav, post, footer, 2."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", value)
@@ -70,15 +72,16 @@ class _LineBuilder:
 
     def flush(self, new_paragraph: bool = True) -> None:
         if self.context is not None:
-            text = _WS.sub(" ", "".join(self.pieces)).strip()
+            text = " ".join("".join(self.pieces).split())  # = _WS.sub(" ", ...).strip()
             if text:
                 tag, ancestors, markers, blocks = self.context
                 nonspace = len(text) - text.count(" ")
                 links = min(self.link_chars, nonspace)
                 self.lines.append(Line(text, links, tag, ancestors, markers, self.paragraph, blocks))
-        self.pieces = []
-        self.link_chars = 0
-        self.context = None
+            self.pieces = []
+            self.link_chars = 0
+            self.context = None
+        # (with no context, pieces and link_chars are already empty: add() fills them only with one)
         if new_paragraph and self.lines and self.lines[-1].paragraph == self.paragraph:
             self.paragraph += 1
 
@@ -100,63 +103,94 @@ def html_lines(html: str) -> tuple[list[Line], str]:
 def _walk(root: LexborNode, out: _LineBuilder) -> None:
     # Each frame: (tag, the context its text gets, inside a link, inside pre)
     frames: list[tuple[str, _Context, bool, bool]] = [("body", ("body", (), frozenset(), (0,)), False, False)]
+    push, pop = frames.append, frames.pop
+    add, flush = out.add, out.flush
+    block_tags, skip_tags = BLOCK_TAGS, SKIP_TAGS
+    names: dict[int, str] = {}  # tag id -> tag name, within this document
     block_ids = 0
     node: LexborNode | None = root.first_child
     while node is not None:
-        descend = False
-        if node.is_text_node:
+        entered = False
+        tag_id = node.tag_id
+        tag = names.get(tag_id)
+        if tag is None:
+            tag = names[tag_id] = _node_kind(node)
+        if tag == _TEXT:
             _, context, in_link, in_pre = frames[-1]
             text = node.text_content or ""
             if in_pre and "\n" in text:
                 parts = text.split("\n")
                 for i, part in enumerate(parts):
                     if i:
-                        out.flush(new_paragraph=False)
+                        flush(False)
                     if part:
-                        out.add(part, in_link, context)
+                        add(part, in_link, context)
             elif text:
-                out.add(text, in_link, context)
-        elif node.is_element_node:
-            tag = node.tag or ""
-            if tag == "br":
-                out.flush(new_paragraph=False)
-            elif tag not in SKIP_TAGS:
-                attrs = node.attributes
-                if not (attrs and _is_hidden(attrs)):
-                    _, (block, ancestors, markers, blocks), in_link, in_pre = frames[-1]
-                    if attrs:
-                        cls, ident = attrs.get("class"), attrs.get("id")
-                        if cls or ident:
-                            markers = markers | marker_tokens(f"{cls or ''} {ident or ''}")
-                    if tag in BLOCK_TAGS:
-                        out.flush()
-                        block = tag
-                        block_ids += 1
-                        blocks = blocks + (block_ids,)
-                    context = (block, ancestors + (tag,), markers, blocks)
-                    frames.append((tag, context, in_link or tag == "a", in_pre or tag == "pre"))
-                    descend = True
-                    child = node.first_child
-                    if child is not None:
-                        node = child
-                        continue
-                    # an empty element: leave it at once
-        # leave nodes until one has a next sibling
-        while node is not None:
-            if node.is_element_node and descend and frames.pop()[0] in BLOCK_TAGS:
-                out.flush()
-            descend = True  # every ancestor we climb through was entered
-            if node.mem_id == root.mem_id:
-                node = None
-                break
+                add(text, in_link, context)
+        elif tag == "br":
+            flush(False)
+        elif tag not in skip_tags and tag != _OTHER:
+            attrs = node.attributes
+            if not (attrs and ("hidden" in attrs or "style" in attrs or "aria-hidden" in attrs) and _is_hidden(attrs)):
+                _, (block, ancestors, markers, blocks), in_link, in_pre = frames[-1]
+                if attrs:
+                    cls, ident = attrs.get("class"), attrs.get("id")
+                    if cls or ident:
+                        markers = _with_markers(markers, f"{cls or ''} {ident or ''}")
+                if tag in block_tags:
+                    flush()
+                    block = tag
+                    block_ids += 1
+                    blocks = blocks + (block_ids,)
+                context = (block, ancestors + (tag,), markers, blocks)
+                push((tag, context, in_link or tag == "a", in_pre or tag == "pre"))
+                child = node.first_child
+                if child is not None:
+                    node = child
+                    continue
+                entered = True  # an empty element: leave it at once
+        # leave the node (if entered) and every ancestor without a next sibling
+        if entered and pop()[0] in block_tags:
+            flush()
+        while True:
             sibling = node.next
             if sibling is not None:
                 node = sibling
                 break
-            node = node.parent
-            if node is None or node.mem_id == root.mem_id:
+            if len(frames) == 1:  # only the root's frame is left: the parent is the root
                 node = None
                 break
+            node = node.parent
+            if node is None:
+                break
+            if pop()[0] in block_tags:  # every ancestor climbed through was entered
+                flush()
+
+
+_TEXT, _OTHER = "-text", "-other"
+
+
+def _node_kind(node: LexborNode) -> str:
+    """A node's tag name if it is an element, ``_TEXT`` for text, ``_OTHER`` for anything else."""
+    if node.is_text_node:
+        return _TEXT
+    if node.is_element_node:
+        return node.tag or ""
+    return _OTHER
+
+
+_marker_cache: dict[tuple[frozenset[str], str], frozenset[str]] = {}
+
+
+def _with_markers(markers: frozenset[str], value: str) -> frozenset[str]:
+    """``markers | marker_tokens(value)``, memoised: pages repeat their class names a lot."""
+    key = (markers, value)
+    found = _marker_cache.get(key)
+    if found is None:
+        if len(_marker_cache) > 50_000:
+            _marker_cache.clear()
+        found = _marker_cache[key] = markers | marker_tokens(value)
+    return found
 
 
 def html_page(html: str, source: str = "") -> Page:

@@ -20,16 +20,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer
 from storyline.classifier.page import Page
 from storyline.classifier.sequence import page_blocks, sequence_feature_names, sequence_features
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 FORMAT = "storyline-model"
 MAX_MODEL_BYTES = 20_000_000
@@ -45,6 +45,10 @@ def _words(page: Page) -> np.ndarray:
 
 def make_pipeline(featurizer: LineFeaturizer, C: float = 1.0, class_weight: Any = None) -> Pipeline:
     """The first stage: features -> standard scaling -> logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return Pipeline(
         [
             ("features", featurizer),
@@ -56,6 +60,10 @@ def make_pipeline(featurizer: LineFeaturizer, C: float = 1.0, class_weight: Any 
 
 def make_sequence_pipeline(C: float = 1.0, class_weight: Any = None) -> Pipeline:
     """The second stage: sequence features of first-stage scores -> scaling -> logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return Pipeline(
         [
             ("scale", StandardScaler()),
@@ -64,30 +72,171 @@ def make_sequence_pipeline(C: float = 1.0, class_weight: Any = None) -> Pipeline
     )
 
 
-@dataclass
-class Head:
-    """The classifier for one page kind: first stage, optional sequence stage, and decision threshold."""
+class Linear:
+    """A fitted standard scaler + logistic regression as plain arrays, applied with numpy.
 
-    pipeline: Pipeline
-    sequence: Pipeline | None = None
-    threshold: float = 0.5
+    ``decision(X)`` is ``StandardScaler.transform`` then ``LogisticRegression.decision_function`` with
+    the same operations in the same order, so it gives scikit-learn's values without importing it.
+    """
+
+    __slots__ = ("names", "mean", "scale", "coef", "intercept", "C", "class_weight", "_coef_column", "_intercept")
+
+    def __init__(
+        self,
+        names: list[str],
+        mean: np.ndarray,
+        scale: np.ndarray,
+        coef: np.ndarray,
+        intercept: float,
+        C: float = 1.0,
+        class_weight: Any = None,
+    ) -> None:
+        self.names = names
+        self.mean = mean
+        self.scale = scale
+        self.coef = coef
+        self.intercept = intercept
+        self.C = C
+        self.class_weight = class_weight
+        self._coef_column = coef.reshape(1, -1).T
+        self._intercept = np.array([intercept])
+
+    def decision(self, features: np.ndarray) -> np.ndarray:
+        """Decision values of a float64 feature matrix (other inputs: use the scikit-learn ``pipeline``)."""
+        X = np.array(features, dtype=np.float64)
+        X -= self.mean
+        X /= self.scale
+        return (X @ self._coef_column + self._intercept).ravel()
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Linear:
+        names = spec["feature_names"]
+        n = len(names)
+        mean = np.asarray(spec["scaler"]["mean"], dtype=np.float64)
+        scale = np.asarray(spec["scaler"]["scale"], dtype=np.float64)
+        coef = np.asarray(spec["classifier"]["coef"], dtype=np.float64)
+        intercept = float(spec["classifier"]["intercept"])
+        if not (len(mean) == len(scale) == len(coef) == n):
+            raise ValueError(f"parameter lengths differ from the {n} feature names")
+        finite = np.isfinite(mean).all() and np.isfinite(scale).all() and np.isfinite(coef).all()
+        if not finite or not math.isfinite(intercept):
+            raise ValueError("non-finite parameters")
+        if (scale <= 0).any():
+            raise ValueError("non-positive scale")
+        C = float(spec["classifier"].get("C", 1.0))
+        return cls(list(names), mean, scale, coef, intercept, C, spec["classifier"].get("class_weight"))
+
+    def pipeline(self, steps_before: list[tuple[str, Any]]) -> Pipeline:
+        """The scikit-learn ``Pipeline`` these parameters describe (imports scikit-learn)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        n = len(self.names)
+        scaler = StandardScaler()
+        scaler.mean_, scaler.scale_, scaler.var_ = self.mean, self.scale, self.scale**2
+        scaler.n_features_in_ = n
+        scaler.n_samples_seen_ = 1
+        lr = LogisticRegression(C=self.C, class_weight=self.class_weight)
+        lr.coef_ = self.coef.reshape(1, -1)
+        lr.intercept_ = np.array([self.intercept])
+        lr.classes_ = np.array([False, True])
+        lr.n_features_in_ = n
+        lr.n_iter_ = np.array([0])
+        return Pipeline([*steps_before, ("scale", scaler), ("classify", lr)])
+
+
+def _is_float64(features: np.ndarray) -> bool:
+    """A float64 matrix: what the numpy path computes exactly as scikit-learn does (float32 it does not)."""
+    return isinstance(features, np.ndarray) and features.dtype == np.float64 and features.ndim == 2
+
+
+class Head:
+    """The classifier for one page kind: first stage, optional sequence stage, and decision threshold.
+
+    Built from scikit-learn pipelines (training: ``Head(pipeline, sequence, threshold)``), or from a model
+    file's parameters, which predict with numpy alone and build the ``pipeline``/``sequence`` objects
+    only when they are asked for.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline | None = None,
+        sequence: Pipeline | None = None,
+        threshold: float = 0.5,
+        *,
+        featurizer: LineFeaturizer | None = None,
+        stage1: Linear | None = None,
+        sequence_stage: Linear | None = None,
+    ) -> None:
+        if pipeline is None and (featurizer is None or stage1 is None):
+            raise TypeError("a Head needs a pipeline, or a featurizer and stage1 parameters")
+        self._pipeline = pipeline
+        self._sequence = sequence
+        self.threshold = threshold
+        self._featurizer = featurizer
+        self._stage1 = stage1
+        self._sequence_stage = sequence_stage
+
+    def __repr__(self) -> str:
+        return f"Head(pipeline={self.pipeline!r}, sequence={self.sequence!r}, threshold={self.threshold!r})"
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            assert self._stage1 is not None
+            self._pipeline = self._stage1.pipeline([("features", self.featurizer)])
+        return self._pipeline
+
+    @pipeline.setter
+    def pipeline(self, value: Pipeline) -> None:
+        self._pipeline, self._stage1, self._featurizer = value, None, None
+
+    @property
+    def sequence(self) -> Pipeline | None:
+        if self._sequence is None and self._sequence_stage is not None:
+            self._sequence = self._sequence_stage.pipeline([])
+        return self._sequence
+
+    @sequence.setter
+    def sequence(self, value: Pipeline | None) -> None:
+        self._sequence, self._sequence_stage = value, None
+
+    @property
+    def has_sequence(self) -> bool:
+        return self._sequence is not None or self._sequence_stage is not None
 
     @property
     def featurizer(self) -> LineFeaturizer:
-        return self.pipeline.named_steps["features"]
+        if self._featurizer is not None:
+            return self._featurizer
+        featurizer: LineFeaturizer = self.pipeline.named_steps["features"]
+        return featurizer
 
     def first_stage_logits(self, features: np.ndarray) -> np.ndarray:
         """Stage-one decision values for a page's feature matrix."""
+        if self._stage1 is not None and _is_float64(features):
+            return self._stage1.decision(features)
         scaled = self.pipeline.named_steps["scale"].transform(features)
-        return self.pipeline.named_steps["classify"].decision_function(scaled)
+        logits: np.ndarray = self.pipeline.named_steps["classify"].decision_function(scaled)
+        return logits
+
+    def sequence_logits(self, features: np.ndarray) -> np.ndarray:
+        """Sequence-stage decision values for a page's sequence features (a head with a sequence stage)."""
+        if self._sequence_stage is not None and _is_float64(features):
+            return self._sequence_stage.decision(features)
+        sequence = self.sequence
+        assert sequence is not None
+        logits: np.ndarray = sequence.decision_function(features)
+        return logits
 
     def page_probabilities(self, page: Page) -> np.ndarray:
         """Story probability of each line of ``page``."""
         if not page.lines:
             return np.zeros(0)
         z = self.first_stage_logits(self.featurizer.page_features(page))
-        if self.sequence is not None:
-            z = self.sequence.decision_function(sequence_features(z, _words(page), page_blocks(page)))
+        if self.has_sequence:
+            z = self.sequence_logits(sequence_features(z, _words(page), page_blocks(page)))
         return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -126,11 +275,18 @@ class StoryModel:
         page = segment(page, kind)
         probs = self.probabilities(page)
         cut = self.head_for(page).threshold if threshold is None else threshold
-        return [ScoredLine(line.text, float(p), bool(p >= cut)) for line, p in zip(page.lines, probs, strict=True)]
+        story = (probs >= cut).tolist()
+        return [ScoredLine(line.text, p, s) for line, p, s in zip(page.lines, probs.tolist(), story, strict=True)]
 
     def extract(self, page: str | bytes | Page, kind: str | None = None, threshold: float | None = None) -> str:
         """The story text of ``page``: its story lines joined by newlines."""
-        return "\n".join(line.text for line in self.predict_lines(page, kind, threshold) if line.story)
+        from storyline.classifier.segment import segment
+
+        page = segment(page, kind)
+        probs = self.probabilities(page)
+        cut = self.head_for(page).threshold if threshold is None else threshold
+        story = (probs >= cut).tolist()  # the lines predict_lines marks story, without building them
+        return "\n".join([line.text for line, s in zip(page.lines, story, strict=True) if s])
 
     # -- files ----------------------------------------------------------------------------------------
 
@@ -229,62 +385,53 @@ def _floats(values: Any) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
-def _linear_to_dict(pipeline: Pipeline, names: list[str]) -> dict[str, Any]:
-    scaler: StandardScaler = pipeline.named_steps["scale"]
-    lr: LogisticRegression = pipeline.named_steps["classify"]
+def _linear_to_dict(stage: Pipeline | Linear, names: list[str]) -> dict[str, Any]:
+    if isinstance(stage, Linear):
+        mean, scale, coef, intercept, C, weight = (
+            stage.mean,
+            stage.scale,
+            stage.coef,
+            stage.intercept,
+            stage.C,
+            stage.class_weight,
+        )
+    else:
+        scaler = stage.named_steps["scale"]
+        lr = stage.named_steps["classify"]
+        mean, scale, coef, intercept, C, weight = (
+            scaler.mean_,
+            scaler.scale_,
+            lr.coef_,
+            lr.intercept_[0],
+            lr.C,
+            lr.class_weight,
+        )
     return {
         "feature_names": names,
-        "scaler": {"mean": _floats(scaler.mean_), "scale": _floats(scaler.scale_)},
+        "scaler": {"mean": _floats(mean), "scale": _floats(scale)},
         "classifier": {
-            "coef": _floats(lr.coef_),
-            "intercept": float(lr.intercept_[0]),
-            "C": float(lr.C),
-            "class_weight": lr.class_weight
-            if isinstance(lr.class_weight, (str, type(None)))
-            else {str(k): float(v) for k, v in lr.class_weight.items()},
+            "coef": _floats(coef),
+            "intercept": float(intercept),
+            "C": float(C),
+            "class_weight": weight
+            if isinstance(weight, (str, type(None)))
+            else {str(k): float(v) for k, v in weight.items()},
         },
     }
 
 
-def _restore_linear(spec: dict[str, Any], steps_before: list[tuple[str, Any]]) -> Pipeline:
-    names = spec["feature_names"]
-    n = len(names)
-    mean = np.asarray(spec["scaler"]["mean"], dtype=np.float64)
-    scale = np.asarray(spec["scaler"]["scale"], dtype=np.float64)
-    coef = np.asarray(spec["classifier"]["coef"], dtype=np.float64)
-    intercept = float(spec["classifier"]["intercept"])
-    if not (len(mean) == len(scale) == len(coef) == n):
-        raise ValueError(f"parameter lengths differ from the {n} feature names")
-    if not (np.isfinite(mean).all() and np.isfinite(scale).all() and np.isfinite(coef).all()) or not math.isfinite(
-        intercept
-    ):
-        raise ValueError("non-finite parameters")
-    if (scale <= 0).any():
-        raise ValueError("non-positive scale")
-    scaler = StandardScaler()
-    scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, scale**2
-    scaler.n_features_in_ = n
-    scaler.n_samples_seen_ = 1
-    weight = spec["classifier"].get("class_weight")
-    lr = LogisticRegression(C=float(spec["classifier"].get("C", 1.0)), class_weight=weight)
-    lr.coef_ = coef.reshape(1, -1)
-    lr.intercept_ = np.array([intercept])
-    lr.classes_ = np.array([False, True])
-    lr.n_features_in_ = n
-    lr.n_iter_ = np.array([0])
-    return Pipeline([*steps_before, ("scale", scaler), ("classify", lr)])
-
-
 def _head_to_dict(head: Head) -> dict[str, Any]:
     featurizer = head.featurizer
+    stage1: Pipeline | Linear = head._stage1 if head._stage1 is not None else head.pipeline
+    sequence: Pipeline | Linear | None = head._sequence_stage if head._sequence_stage is not None else head.sequence
     out = {
         "featurizer": {
             "markup": bool(featurizer.markup),
             "context": int(featurizer.context),
             "windows": [int(w) for w in featurizer.windows],
         },
-        "stage1": _linear_to_dict(head.pipeline, [str(n) for n in featurizer.get_feature_names_out()]),
-        "sequence": None if head.sequence is None else _linear_to_dict(head.sequence, sequence_feature_names()),
+        "stage1": _linear_to_dict(stage1, [str(n) for n in featurizer.get_feature_names_out()]),
+        "sequence": None if sequence is None else _linear_to_dict(sequence, sequence_feature_names()),
         "threshold": float(head.threshold),
     }
     return out
@@ -301,16 +448,16 @@ def _head_from_dict(spec: dict[str, Any]) -> Head:
     if spec["stage1"]["feature_names"] != expected:
         raise ValueError("feature names differ from this storyline's featuriser")
     featurizer.fit([])
-    pipeline = _restore_linear(spec["stage1"], [("features", featurizer)])
+    stage1 = Linear.from_spec(spec["stage1"])
     sequence = None
     if spec.get("sequence") is not None:
         if spec["sequence"]["feature_names"] != sequence_feature_names():
             raise ValueError("sequence feature names differ from this storyline's")
-        sequence = _restore_linear(spec["sequence"], [])
+        sequence = Linear.from_spec(spec["sequence"])
     threshold = float(spec["threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} outside [0, 1]")
-    return Head(pipeline, sequence, threshold)
+    return Head(threshold=threshold, featurizer=featurizer, stage1=stage1, sequence_stage=sequence)
 
 
 DEFAULT_MODEL = "default_model.json"
