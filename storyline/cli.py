@@ -339,6 +339,13 @@ def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list
 @click.option("--jobs", default=-1, show_default=True, help="Processes for featurising (-1 = all cores).")
 @click.option("--seed", default=0, show_default=True, help="Seed for row sampling during the search.")
 @click.option(
+    "--features",
+    "feature_groups",
+    default=None,
+    help="Feature groups to use, comma-separated, from text, paragraph, position, markup, containers, context, "
+    "windows (default: all).",
+)
+@click.option(
     "--target-precision",
     type=click.FloatRange(0.0, 1.0),
     default=None,
@@ -363,6 +370,7 @@ def train(
     seed: int,
     target_precision: float | None,
     target_recall: float | None,
+    feature_groups: str | None,
 ) -> None:
     """Train a model on labelled pages.
 
@@ -378,18 +386,23 @@ def train(
     """
     if target_precision is not None and target_recall is not None:
         raise _fail("give --target-precision or --target-recall, not both")
-    from storyline.training.train import C_GRID, TrainingConfig, train_model
+    from storyline.training.train import C_GRID, FEATURE_GROUPS, config_for_groups, train_model
 
+    groups = [g.strip() for g in feature_groups.split(",") if g.strip()] if feature_groups else FEATURE_GROUPS
     sets = _datasets(data, split)
-    config = TrainingConfig(
-        folds=folds,
-        c_grid=c_values or C_GRID,
-        class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
-        sequence=not no_sequence,
-        seed=seed,
-        target_precision=target_precision,
-        target_recall=target_recall,
-    )
+    try:
+        config = config_for_groups(
+            groups,
+            folds=folds,
+            c_grid=c_values or C_GRID,
+            class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
+            sequence=not no_sequence,
+            seed=seed,
+            target_precision=target_precision,
+            target_recall=target_recall,
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     try:
         model, metadata = train_model(

@@ -238,3 +238,34 @@ def test_bootstrap_interval_covers_a_real_difference() -> None:
     c = compare(half, good, resamples=500)
     assert c["f1_b"] == 1.0 and c["difference"] > 0
     assert 0 < c["ci95_low"] <= c["difference"] <= c["ci95_high"]
+
+
+def test_train_with_chosen_feature_groups(labelled_folder: Path, tmp_path: Path) -> None:
+    from storyline.classifier.model import StoryModel
+
+    model = tmp_path / "small.json"
+    code, _, err = run(
+        "train",
+        str(labelled_folder),
+        "-o",
+        str(model),
+        "--C",
+        "1",
+        "--class-weight",
+        "none",
+        "--folds",
+        "2",
+        "--jobs",
+        "1",
+        "--features",
+        "text,markup,context",
+        "--head",
+        "html",
+    )
+    assert code == 0, err
+    loaded = StoryModel.load(model)
+    names = list(loaded.heads["html"].featurizer.get_feature_names_out())
+    assert "tag_p" in names and "prev1_log_chars" in names
+    assert not any(n.startswith(("para_", "box", "win", "rel_index", "in_main_box")) for n in names)
+    code, _, err = run("train", str(labelled_folder), "-o", str(model), "--features", "text,colour")
+    assert code != 0 and "unknown feature groups ['colour']" in err

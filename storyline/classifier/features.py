@@ -161,6 +161,7 @@ BOX_LEVELS = (1, 2, 3, 4)
 CONTAINER_FEATURES = tuple(
     f"box{k}_{name}" for k in BOX_LEVELS for name in ("prose_share", "link_density", "log_lines")
 ) + ("in_main_box50", "in_main_box80", "before_main_box", "after_main_box")
+DROPPABLE = ("paragraph", "position", "containers")
 MARKUP_FEATURES = (
     tuple(f"tag_{name}" for name, _ in TAG_GROUPS)
     + tuple(f"in_{name}" for name, _ in ANCESTOR_FLAGS)
@@ -655,25 +656,30 @@ class LineFeaturizer:
         none, so the text head of a model is trained without them.
     context : how many lines before and after contribute their features to each line.
     windows : radii of the windows whose means each line also sees.
+    drop : feature groups left out: any of ``paragraph``, ``position``, ``containers`` (the text group
+        is always there; markup, context and windows have their own parameters).
     """
 
-    def __init__(self, markup: bool = True, context: int = 3, windows: tuple[int, ...] = (5, 15)) -> None:
+    def __init__(
+        self, markup: bool = True, context: int = 3, windows: tuple[int, ...] = (5, 15), drop: tuple[str, ...] = ()
+    ) -> None:
         self.markup = markup
         self.context = context
         self.windows = windows
+        self.drop = drop
 
     def get_params(self, deep: bool = True) -> dict[str, object]:
-        return {"markup": self.markup, "context": self.context, "windows": self.windows}
+        return {"markup": self.markup, "context": self.context, "windows": self.windows, "drop": self.drop}
 
     def set_params(self, **params: object) -> LineFeaturizer:
         for name, value in params.items():
-            if name not in ("markup", "context", "windows"):
+            if name not in ("markup", "context", "windows", "drop"):
                 raise ValueError(f"invalid parameter {name!r} for LineFeaturizer")
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
-        defaults = {"markup": True, "context": 3, "windows": (5, 15)}
+        defaults = {"markup": True, "context": 3, "windows": (5, 15), "drop": ()}
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
         return f"LineFeaturizer({', '.join(changed)})"
 
@@ -686,9 +692,18 @@ class LineFeaturizer:
         return self
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names = list(TEXT_FEATURES + PARAGRAPH_FEATURES + POSITION_FEATURES)
+        unknown = set(self.drop) - set(DROPPABLE)
+        if unknown:
+            raise ValueError(f"unknown feature groups {sorted(unknown)}: droppable are {', '.join(DROPPABLE)}")
+        names = list(TEXT_FEATURES)
+        if "paragraph" not in self.drop:
+            names += PARAGRAPH_FEATURES
+        if "position" not in self.drop:
+            names += POSITION_FEATURES
         if self.markup:
-            names += MARKUP_FEATURES
+            names += MARKUP_FEATURES[: len(MARKUP_FEATURES) - len(CONTAINER_FEATURES)]
+            if "containers" not in self.drop:
+                names += CONTAINER_FEATURES
         for offset in range(1, self.context + 1):
             for label in ("prev", "next"):
                 names += [f"{label}{offset}_{name}" for name in CONTEXT_BASE]
@@ -754,13 +769,19 @@ class LineFeaturizer:
                 ((index >= heavy.min()) & (index <= heavy.max())).astype(np.float64),
             ]
         )
-        parts = [text, paragraph, position]
+        parts = [text]
+        if "paragraph" not in self.drop:
+            parts.append(paragraph)
+        if "position" not in self.drop:
+            parts.append(position)
         link_words = words * text[:, col["link_density"]]
         prose = np.where(words >= 8, words - link_words, 0.0)
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
             parts.append(_markup_matrix(lines, title_words))
-            parts.append(_container_features(Containers([l.blocks or (0,) for l in lines]), words, link_words, prose))
+            if "containers" not in self.drop:
+                boxes = Containers([l.blocks or (0,) for l in lines])
+                parts.append(_container_features(boxes, words, link_words, prose))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]

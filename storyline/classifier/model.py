@@ -429,6 +429,7 @@ def _head_to_dict(head: Head) -> dict[str, Any]:
             "markup": bool(featurizer.markup),
             "context": int(featurizer.context),
             "windows": [int(w) for w in featurizer.windows],
+            **({"drop": list(featurizer.drop)} if featurizer.drop else {}),
         },
         "stage1": _linear_to_dict(stage1, [str(n) for n in featurizer.get_feature_names_out()]),
         "sequence": None if sequence is None else _linear_to_dict(sequence, sequence_feature_names()),
@@ -443,6 +444,7 @@ def _head_from_dict(spec: dict[str, Any]) -> Head:
         markup=bool(params["markup"]),
         context=int(params["context"]),
         windows=tuple(int(w) for w in params["windows"]),
+        drop=tuple(str(g) for g in params.get("drop", ())),
     )
     expected = [str(n) for n in featurizer.get_feature_names_out()]
     if spec["stage1"]["feature_names"] != expected:

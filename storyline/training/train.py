@@ -40,6 +40,10 @@ class TrainingConfig:
     sequence: bool = True
     context: int = 3
     windows: tuple[int, ...] = (5, 15)
+    markup: bool = True
+    """Markup features for the html head (the text head never has them)."""
+    drop: tuple[str, ...] = ()
+    """Feature groups left out (see ``LineFeaturizer``)."""
     max_lines_for_search: int = 100_000
     target_precision: float | None = None
     """Choose the threshold that reaches this mean out-of-fold precision (instead of the best F1)."""
@@ -48,6 +52,31 @@ class TrainingConfig:
     snippet_weight: float = 5.0
     """Row weight of lines labelled by snippets (a page with snippets labels only a few of its lines)."""
     seed: int = 0
+
+    def featurizer(self, kind: str) -> LineFeaturizer:
+        """The featuriser of a head of this kind under this configuration."""
+        return LineFeaturizer(
+            markup=self.markup and kind == "html", context=self.context, windows=self.windows, drop=self.drop
+        )
+
+
+FEATURE_GROUPS = ("text", "paragraph", "position", "markup", "containers", "context", "windows")
+
+
+def config_for_groups(groups: Sequence[str], **fields: Any) -> TrainingConfig:
+    """A configuration that uses only the named feature groups (``text`` is always used)."""
+    unknown = set(groups) - set(FEATURE_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown feature groups {sorted(unknown)}: choose from {', '.join(FEATURE_GROUPS)}")
+    chosen = set(groups) | {"text"}
+    defaults = TrainingConfig()
+    return TrainingConfig(
+        markup="markup" in chosen,
+        context=defaults.context if "context" in chosen else 0,
+        windows=defaults.windows if "windows" in chosen else (),
+        drop=tuple(g for g in ("paragraph", "position", "containers") if g not in chosen),
+        **fields,
+    )
 
 
 @dataclass
@@ -201,7 +230,7 @@ def train_head(
     """Cross-validate, choose C, class weight and threshold, and fit one head on all ``pages``."""
     if len(pages) < 2:
         raise ValueError(f"{kind} head: need at least 2 labelled pages, got {len(pages)}")
-    featurizer = LineFeaturizer(markup=(kind == "html"), context=config.context, windows=config.windows)
+    featurizer = config.featurizer(kind)
     from sklearn.pipeline import Pipeline
 
     X, y, w, page_of_row, labelled, row_weight, site = _stack(pages, config.snippet_weight)
@@ -341,7 +370,7 @@ def train_model(
     reports: dict[str, Any] = {}
     summary: dict[str, Any] = {}
     for kind in kinds:
-        featurizer = LineFeaturizer(markup=(kind == "html"), context=config.context, windows=config.windows)
+        featurizer = config.featurizer(kind)
         examples, skipped = build_examples(items, kind, featurizer, jobs=jobs, progress=progress)
         if kind == kinds[0]:
             summary = _data_summary(datasets, examples, skipped)
