@@ -49,7 +49,7 @@ def main(verbose: bool) -> None:
     storyline train ../shared/data/wcxb -o my-model.json
     storyline evaluate ../shared/data/cleaneval --model my-model.json
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="storyline: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="storyline: %(message)s")
 
 
 class ByteSize(click.ParamType):

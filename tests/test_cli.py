@@ -159,6 +159,7 @@ def test_train_then_evaluate(labelled_folder: Path, tmp_path: Path) -> None:
     assert code == 0, err
     assert "12/12 pages used" in err and "out-of-fold shingle F1" in err
     assert err.count("sites held out") == 6  # per fold, both heads
+    assert "warning:" not in err  # every synthetic page aligns with its gold
     code, out, _ = run("evaluate", str(labelled_folder), "--model", str(model), "--jobs", "1")
     assert code == 0 and "line F1" in out and "shingle P" in out
     code, out, _ = run("evaluate", str(labelled_folder), "--model", str(model), "--json", "--jobs", "1")

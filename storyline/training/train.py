@@ -375,6 +375,11 @@ def train_model(
         if kind == kinds[0]:
             summary = _data_summary(datasets, examples, skipped)
             say(_format_summary(summary))
+            if skipped:
+                shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+                say(f"warning: {len(skipped)} pages skipped ({shown}); run with -v to list them all")
+                for reason in skipped:
+                    log.info("skipped %s", reason)
         golds = [_gold_of(items, ex) for ex in examples]
         say(f"training the {kind} head on {len(examples)} pages")
         head, report = train_head(kind, examples, golds, config, say)
