@@ -83,3 +83,23 @@ def test_alignment_tolerates_a_gold_that_drops_small_pieces() -> None:
     got = labels(gold)
     assert got["Heavy rain closed the harbour road on Monday, the council said."]
     assert got["Repairs are expected to take three weeks and will cost about two million pounds."]
+
+
+def test_snippet_labels_mark_only_the_lines_they_name() -> None:
+    from storyline.training.labels import snippet_labels
+
+    page = segment(PAGE)
+    labels, labelled = snippet_labels(
+        page,
+        [
+            "heavy rain closed the  HARBOUR road",
+            "Repairs are expected to take three weeks and will cost about two "
+            "million pounds. And a sentence the page does not have.",
+        ],
+        ["Related: the council budget"],
+    )
+    got = {t: (bool(l), bool(m)) for t, l, m in zip(page.texts, labels, labelled, strict=True)}
+    assert got["Heavy rain closed the harbour road on Monday, the council said."] == (True, True)
+    assert got["Repairs are expected to take three weeks and will cost about two million pounds."] == (True, True)
+    assert got["Related: the council budget explained in five charts"] == (False, True)
+    assert got["Home"] == (False, False) and got["Floods close the harbour road"] == (False, False)

@@ -130,3 +130,11 @@ def test_threshold_meets_precision_and_recall_targets(labelled_folder: Path) -> 
     assert all(curve[name][c].precision < 0.9 for c in curve[name] if c < cut_p)
     assert all(curve[name][c].recall < 0.9 for c in curve[name] if c > cut_r)
     assert f1 == pytest.approx(max(s.f1 for s in curve[name].values()), abs=1e-4)
+
+
+def test_a_fixed_seed_gives_identical_models(labelled_folder: Path) -> None:
+    pages = list(read_pages(labelled_folder))
+    config = TrainingConfig(folds=2, c_grid=(1.0,), class_weights=(None,), seed=7, max_lines_for_search=200)
+    first, _ = train_model([("x", pages)], config, kinds=("html",))
+    second, _ = train_model([("x", pages)], config, kinds=("html",))
+    assert first.to_dict()["checksum"] == second.to_dict()["checksum"]
