@@ -625,7 +625,8 @@ def label(
         pages += 1
         unsure += marks.count("?")
     click.echo(
-        f"storyline: {pages} pages labelled in {target}, {unsure} lines marked ? to check"
+        f"storyline: {pages} page{'' if pages == 1 else 's'} labelled in {target}, "
+        f"{unsure} line{'' if unsure == 1 else 's'} marked ? to check"
         + (f", {failed} failed" if failed else ""),
         err=True,
     )
