@@ -626,8 +626,7 @@ def label(
         unsure += marks.count("?")
     click.echo(
         f"storyline: {pages} page{'' if pages == 1 else 's'} labelled in {target}, "
-        f"{unsure} line{'' if unsure == 1 else 's'} marked ? to check"
-        + (f", {failed} failed" if failed else ""),
+        f"{unsure} line{'' if unsure == 1 else 's'} marked ? to check" + (f", {failed} failed" if failed else ""),
         err=True,
     )
     if failed and not pages:
