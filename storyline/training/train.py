@@ -227,13 +227,18 @@ def train_head(
     config: TrainingConfig,
     say: Callable[[str], None] = lambda _: None,
 ) -> tuple[Head, HeadReport]:
-    """Cross-validate, choose C, class weight and threshold, and fit one head on all ``pages``."""
+    """Cross-validate, choose C, class weight and threshold, and fit one head on all ``pages``.
+
+    The pages' feature rows are released once stacked into one matrix (training's memory peak).
+    """
     if len(pages) < 2:
         raise ValueError(f"{kind} head: need at least 2 labelled pages, got {len(pages)}")
     featurizer = config.featurizer(kind)
     from sklearn.pipeline import Pipeline
 
     X, y, w, page_of_row, labelled, row_weight, site = _stack(pages, config.snippet_weight)
+    for page in pages:  # the stacked matrix holds the rows now: let the per-page copies go
+        page.features = page.features[:0]
     if y[labelled].all() or not y[labelled].any():
         raise ValueError(f"{kind} head: the labels hold only one class; need story and chrome lines")
     folds = _folds(site, config.folds)
@@ -371,6 +376,7 @@ def train_model(
     summary: dict[str, Any] = {}
     for kind in kinds:
         featurizer = config.featurizer(kind)
+        examples = []  # let the previous head's examples go before featurising for this one
         examples, skipped = build_examples(items, kind, featurizer, jobs=jobs, progress=progress)
         if kind == kinds[0]:
             summary = _data_summary(datasets, examples, skipped)
