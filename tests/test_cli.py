@@ -12,6 +12,8 @@ from storyline.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
 SHARED_EXAMPLE = ROOT.parent / "shared" / "examples" / "news-page.txt"
+QUICK_TRAIN = ("--C", "1", "--class-weight", "none", "--jobs", "1")
+"""Training options that keep the synthetic-data tests fast: one setting, no search, one process."""
 
 
 def run(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
@@ -142,20 +144,7 @@ def test_shared_news_page_gives_the_article_and_no_chrome() -> None:
 
 def test_train_then_evaluate(labelled_folder: Path, tmp_path: Path) -> None:
     model = tmp_path / "model.json"
-    code, _, err = run(
-        "train",
-        str(labelled_folder),
-        "-o",
-        str(model),
-        "--C",
-        "1",
-        "--class-weight",
-        "none",
-        "--folds",
-        "3",
-        "--jobs",
-        "1",
-    )
+    code, _, err = run("train", str(labelled_folder), "-o", str(model), *QUICK_TRAIN, "--folds", "3")
     assert code == 0, err
     assert "12/12 pages used" in err and "out-of-fold shingle F1" in err
     assert err.count("sites held out") == 6  # per fold, both heads
@@ -250,14 +239,9 @@ def test_train_with_chosen_feature_groups(labelled_folder: Path, tmp_path: Path)
         str(labelled_folder),
         "-o",
         str(model),
-        "--C",
-        "1",
-        "--class-weight",
-        "none",
+        *QUICK_TRAIN,
         "--folds",
         "2",
-        "--jobs",
-        "1",
         "--features",
         "text,markup,context",
         "--head",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from storyline.classifier.page import Page
+from storyline.training.metrics import squash
 
 SHINGLE = 4
 STORY_SHARE = 0.5
@@ -90,13 +91,6 @@ def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = ST
     return Alignment(labels, len(found) / len(gold_grams))
 
 
-_SPACES = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    return _SPACES.sub(" ", text).strip().lower()
-
-
 def snippet_labels(
     page: Page, with_snippets: Sequence[str], without_snippets: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -108,10 +102,10 @@ def snippet_labels(
     n = len(page.lines)
     labels = np.zeros(n, dtype=bool)
     labelled = np.zeros(n, dtype=bool)
-    wanted = [_squash(s) for s in with_snippets if s.strip()]
-    unwanted = [_squash(s) for s in without_snippets if s.strip()]
+    wanted = [squash(s) for s in with_snippets if s.strip()]
+    unwanted = [squash(s) for s in without_snippets if s.strip()]
     for i, line in enumerate(page.lines):
-        text = _squash(line.text)
+        text = squash(line.text)
         if not text:
             continue
         inside_long = len(text) >= 12

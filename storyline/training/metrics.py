@@ -154,7 +154,8 @@ def line_scores(truth: Iterable[bool], predicted: Iterable[bool]) -> LineScore:
 _SPACE = re.compile(r"\s+")
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Lower-cased text with runs of whitespace as one space: how snippets are compared."""
     return _SPACE.sub(" ", text).strip().lower()
 
 
@@ -180,13 +181,13 @@ def snippet_scores(items: Iterable[tuple[str, list[str], list[str]]]) -> Snippet
     found = total_with = absent = total_without = pages = 0
     for predicted, with_, without in items:
         pages += 1
-        text = _squash(predicted)
+        text = squash(predicted)
         for snippet in with_:
             total_with += 1
-            found += _squash(snippet) in text
+            found += squash(snippet) in text
         for snippet in without:
             total_without += 1
-            absent += _squash(snippet) not in text
+            absent += squash(snippet) not in text
     return SnippetScore(
         found / total_with if total_with else 0.0,
         absent / total_without if total_without else 0.0,

@@ -376,7 +376,7 @@ def train_model(
     summary: dict[str, Any] = {}
     for kind in kinds:
         featurizer = config.featurizer(kind)
-        examples = []  # let the previous head's examples go before featurising for this one
+        examples: list[PageExamples] = []  # let the previous head's examples go before featurising for this one
         examples, skipped = build_examples(items, kind, featurizer, jobs=jobs, progress=progress)
         if kind == kinds[0]:
             summary = _data_summary(datasets, examples, skipped)
