@@ -48,6 +48,7 @@ def main(verbose: bool) -> None:
     storyline predict pages/ --format jsonl  # one JSON record per page
     storyline train ../shared/data/wcxb -o my-model.json
     storyline evaluate ../shared/data/cleaneval --model my-model.json
+    storyline show page.html -o view.html    # what it kept, and why, in a browser
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="storyline: %(message)s")
 
@@ -146,6 +147,11 @@ def _check_predict_options(
 )
 @click.option("--with-lines", is_flag=True, help="jsonl, parquet: add every line with its probability and label.")
 @click.option(
+    "--explain",
+    is_flag=True,
+    help="jsonl: add every line (as --with-lines) with its largest feature contributions to the score.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=int,
@@ -181,6 +187,7 @@ def predict(
     threshold: float | None,
     input_type: str | None,
     with_lines: bool,
+    explain: bool,
     jobs: int | None,
     timeout: float | None,
     max_bytes: int | None,
@@ -212,8 +219,10 @@ def predict(
     _check_predict_options(fmt, output, output_dir, resume, scheduler, timeout, sources)
     if jobs == 0:
         raise click.UsageError("--jobs must be a number of processes (or -1 for every core)")
+    if explain and fmt != "jsonl":
+        raise click.UsageError("--explain adds the contributions to each line record: use --format jsonl")
     model = _load(model_path)
-    options = Options(threshold, with_lines and fmt in ("jsonl", "parquet"), max_bytes, timeout)
+    options = Options(threshold, (with_lines or explain) and fmt in ("jsonl", "parquet"), max_bytes, timeout, explain)
     try:
         sink = open_sink(fmt, output, output_dir, _several(inputs, input_lists), options.with_lines, resume)
     except (SinkError, OSError) as error:
@@ -462,6 +471,13 @@ def train(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--jobs", default=-1, show_default=True, help="Processes (-1 = all cores).")
+@click.option(
+    "--report",
+    "report_path",
+    default=None,
+    metavar="FILE.html",
+    help="Also write an HTML report (curves, bars, the worst pages with their views); needs matplotlib.",
+)
 def evaluate(
     data: tuple[str, ...],
     model_paths: tuple[str, ...],
@@ -472,6 +488,7 @@ def evaluate(
     worst: int,
     as_json: bool,
     jobs: int,
+    report_path: str | None,
 ) -> None:
     """Score a model on labelled pages, per dataset.
 
@@ -487,23 +504,42 @@ def evaluate(
       storyline evaluate ../shared/data/dragnet --split test --json
       storyline evaluate ../shared/data/wcxb --by domain --worst 10
       storyline evaluate ../shared/data/cleaneval --model old.json --model new.json
+      storyline evaluate ../shared/data/cleaneval --report report.html   # views in report_files/
     """
     from storyline.training.evaluate import compare, evaluate_pages, summarise
 
     if len(model_paths) > 2:
         raise _fail("give at most two --model options (to compare two models)")
+    if report_path is not None:
+        if len(model_paths) > 1:
+            raise _fail("--report describes one model: give one --model")
+        if not Path(report_path).resolve().parent.is_dir():
+            raise _fail(f"--report {report_path}: the folder {Path(report_path).parent} does not exist")
+        from storyline.training.report_html import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            raise _fail(str(error)) from None
     models = [_load(path) for path in model_paths] or [_load(None)]
     report: dict[str, Any] = {}
+    report_sets: list[Any] = []
     for name, pages in _datasets(data, split):
         runs = [
             evaluate_pages(model, pages, input_type, threshold, jobs=jobs, progress=_progress_enabled())
             for model in models
         ]
         report[name] = summarise(runs[0], by, worst)
+        if report_path is not None:
+            from storyline.training.report_html import ReportSet
+
+            report_sets.append(ReportSet(name, pages, runs[0], report[name]))
         if len(runs) == 2:
             report[name]["model_b"] = summarise(runs[1], by, worst)
             if any(r.gold is not None for r in runs[0]):
                 report[name]["comparison"] = compare(runs[0], runs[1])
+    if report_path is not None:
+        _write_report(report_path, report_sets, models[0], model_paths, input_type, threshold, worst)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -520,6 +556,33 @@ def evaluate(
                 f"{name}: shingle F1 A {c['f1_a']:.3f}, B {c['f1_b']:.3f}; B - A = {c['difference']:+.3f} "
                 f"(95% bootstrap interval {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, {c['pages']} pages)"
             )
+
+
+def _write_report(
+    path: str,
+    sets: list[Any],
+    model: Any,
+    model_paths: tuple[str, ...],
+    input_type: str | None,
+    threshold: float | None,
+    worst: int,
+) -> None:
+    from storyline.training.report_html import write_report
+
+    try:
+        written = write_report(
+            path,
+            sets,
+            model,
+            model_label=model_paths[0] if model_paths else "default model",
+            kind=input_type,
+            threshold=threshold,
+            worst=worst,
+        )
+    except OSError as error:
+        raise _fail(f"cannot write the report {path} ({error.strerror or error})") from None
+    views = f" and {len(written) - 1} page views in {written[1].parent}" if len(written) > 1 else ""
+    click.echo(f"storyline: report written to {path}{views}", err=True)
 
 
 def _print_scores(report: dict[str, Any], by: str | None) -> None:
@@ -652,6 +715,131 @@ def inspect(model_path: str | None, top: int, as_json: bool) -> None:
 
     report = model_report(_load(model_path), top)
     click.echo(json.dumps(report, indent=2) if as_json else format_model_report(report))
+
+
+def _one_page(source: str, input_type: str | None) -> Any:
+    """The one page ``show``/``explain`` look at, segmented; a clear message when there is not one."""
+    from storyline.classifier.reading import ReadError
+    from storyline.classifier.segment import segment
+    from storyline.classifier.sources import iter_inputs, load_content
+
+    items = iter_inputs([source], input_type)
+    item = next(items, None)
+    if item is None:
+        raise _fail(f"{source}: no page found")
+    if next(items, None) is not None:
+        raise _fail(f"{source} holds several pages: give one page file")
+    try:
+        if item.error:
+            raise ReadError(item.error)
+        return segment(load_content(item), item.kind, item.source)
+    except (ReadError, ValueError) as error:
+        raise _fail(str(error)) from None
+
+
+def _write_text(path: str, text: str) -> None:
+    """Write a UTF-8 file (an unpaired surrogate from a page becomes U+FFFD), with a message on failure."""
+    try:
+        Path(path).write_bytes(text.encode("utf-8", "replace"))
+    except OSError as error:
+        raise _fail(f"cannot write {path} ({error.strerror or error})") from None
+
+
+@main.command()
+@click.argument("page_path", metavar="PAGE")
+@click.option("-o", "--output", "output", required=True, help="The HTML file to write.")
+@click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="The slider's starting threshold (default: the model's own).",
+)
+@click.option("--input-type", type=KIND, default=None, help="Read the page as HTML or as plain text (default: sniff).")
+def show(page_path: str, output: str, model_path: str | None, threshold: float | None, input_type: str | None) -> None:
+    """Write a self-contained HTML view of what the model kept from PAGE, and why.
+
+    Every line in order, shaded by its story probability, the kept lines marked; click or hover a line to
+    see each feature's contribution (weight x scaled value) to its score. A threshold slider re-marks the
+    kept lines. The file has no external assets: it works offline.
+
+    \b
+    Example:
+      storyline show data/examples/news-page.html -o view.html
+    """
+    from storyline.classifier.page_view import render_page_view
+
+    model = _load(model_path)
+    page = _one_page(page_path, input_type)
+    try:
+        view = render_page_view(model, page, threshold, title=page_path)
+    except ValueError as error:  # a non-finite score from a pathological page, say
+        raise _fail(f"{page_path}: cannot draw the view ({error})") from None
+    _write_text(output, view)
+    click.echo(f"storyline: view of {len(page.lines)} lines written to {output}", err=True)
+
+
+@main.command()
+@click.argument("page_path", metavar="PAGE")
+@click.option("--line", "line_number", required=True, type=int, help="The line to explain (1-based, as shown by show).")
+@click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Threshold for the verdict (default: the model's own).",
+)
+@click.option("--input-type", type=KIND, default=None, help="Read the page as HTML or as plain text (default: sniff).")
+@click.option(
+    "--top", default=12, show_default=True, type=click.IntRange(1, 1000), help="Contributions listed per stage."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(
+    page_path: str,
+    line_number: int,
+    model_path: str | None,
+    threshold: float | None,
+    input_type: str | None,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Explain the model's score of one line of PAGE: each feature's contribution to it.
+
+    A contribution is the feature's weight times its scaled value; with the intercept they add up to the
+    line's score (log-odds of story). Positive pushes towards story, negative towards chrome. When the
+    model has a sequence stage, the final score comes from it (its inputs are the first-stage scores of
+    the line, its neighbours and its containers), so both stages are listed.
+
+    \b
+    Example:
+      storyline explain data/examples/news-page.html --line 12
+    """
+    from storyline.classifier.explain import explain_page, format_line
+
+    model = _load(model_path)
+    page = _one_page(page_path, input_type)
+    n = len(page.lines)
+    if n == 0:
+        raise _fail(f"{page_path}: the page has no lines")
+    if not 1 <= line_number <= n:
+        raise _fail(f"--line {line_number}: {page_path} has {n} lines, numbered 1 to {n}")
+    explanation = explain_page(model, page, threshold)
+    index = line_number - 1
+    if as_json:
+        p = float(explanation.probabilities[index])
+        record = {
+            "source": page_path,
+            "line": line_number,
+            "text": page.lines[index].text,
+            "p_story": p,
+            "story": p >= explanation.threshold,
+            "threshold": explanation.threshold,
+            "head": explanation.head,
+            "contributions": explanation.line_dict(index, top),
+        }
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_line(explanation, index, top))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,8 @@ class Options:
     with_lines: bool = False
     max_bytes: int | None = None
     timeout: float | None = None
+    explain: bool = False
+    """Add each line's feature contributions to its record (implies ``with_lines``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class PageResult:
     url: str | None = None
     name: str | None = None
     """The input's output name under ``--output-dir`` (see ``PageInput.name``)."""
+    explanations: tuple[dict[str, Any], ...] | None = None
+    """Per line, its feature contributions (``Options.explain``; see ``explain.PageExplanation.line_dict``)."""
 
     @property
     def ok(self) -> bool:
@@ -61,6 +65,9 @@ class PageResult:
         out["text"] = self.text
         if self.lines is not None:
             out["lines"] = [{"text": l.text, "p_story": round(l.p_story, 4), "story": l.story} for l in self.lines]
+            if self.explanations is not None:
+                for line, explanation in zip(out["lines"], self.explanations, strict=True):
+                    line["contributions"] = explanation
         return out
 
 
@@ -108,7 +115,14 @@ def _predict(model: StoryModel, item: PageInput, options: Options) -> PageResult
     page = segment(content, item.kind, item.source)
     lines = model.predict_lines(page, threshold=options.threshold)
     text = "\n".join(line.text for line in lines if line.story)
-    return PageResult(item.source, text, None, tuple(lines) if options.with_lines else None, item.url, item.name)
+    explanations = None
+    if options.explain:
+        from storyline.classifier.explain import explain_page
+
+        explained = explain_page(model, page, options.threshold)
+        explanations = tuple(explained.line_dict(i) for i in range(len(lines)))
+    with_lines = options.with_lines or options.explain
+    return PageResult(item.source, text, None, tuple(lines) if with_lines else None, item.url, item.name, explanations)
 
 
 def predict_page(model: StoryModel, item: PageInput, options: Options | None = None) -> PageResult:

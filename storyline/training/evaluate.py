@@ -38,6 +38,8 @@ class PageResult:
     """The page's site or domain."""
     mask: np.ndarray | None = None
     """Which lines carry a label (None: all of them), for pages with unsure marks."""
+    probabilities: np.ndarray | None = None
+    """Each line's story probability (for curves: precision-recall, calibration)."""
 
 
 def evaluate_page(
@@ -69,6 +71,7 @@ def evaluate_page(
         item.without_snippets,
         item.group,
         mask,
+        probs,
     )
 
 
