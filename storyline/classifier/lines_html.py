@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from storyline.classifier.page import Line, Page
+from storyline.classifier.reading import ReadError
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body button caption center dd details dialog dir div dl dt
@@ -25,6 +27,10 @@ SKIP_TAGS = frozenset(
     textarea select input img picture source track frameset noframes applet""".split()
 )
 _WS = re.compile(r"\s+")
+#: Elements nested deeper than this add nothing to a line's context (ancestors, markers, blocks): each
+#: level's context copies its parent's tuples, so 20,000 nested divs would cost O(depth²) memory (gigabytes).
+#: Browsers' parsers cap the DOM depth at 512 the same way (Blink), so real pages are never affected.
+MAX_DEPTH = 512
 _MARKER_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
@@ -86,8 +92,40 @@ class _LineBuilder:
             self.paragraph += 1
 
 
+#: The most nesting work a document may ask of the parser: about 3 s of lexbor time. Real pages need
+#: far less: the neediest page of the shared data sets (19,623 tags, nested unusually deep) 6% of it.
+MAX_NESTING_COST = 1_500_000_000
+# Start and end tags, but not those of void or implicitly closed elements, which never nest deeply.
+_NESTING_TAG = re.compile(
+    r"<(/?)(?!(?:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr|p|li|dd|dt|option|"
+    r"tr|td|th|thead|tbody|tfoot|rb|rt|rp|!|\?)[\s/>])(?=[A-Za-z])",
+    re.IGNORECASE,
+)
+
+
+def nesting_cost(html: str) -> int:
+    """About how much work nesting asks of the HTML parser: the depth of each start tag, summed.
+
+    An HTML parser checks the stack of open elements for many start tags (is there a ``<p>`` to close?),
+    so 80,000 nested ``<div>`` take lexbor 7 s and 2 million (10 MB) hours: quadratic, in C, where no
+    time limit reaches. Estimated from the tags alone, depth never below zero (stray end tags).
+    """
+    found = _NESTING_TAG.findall(html)
+    if not found:
+        return 0
+    steps = 1 - 2 * np.fromiter(map(len, found), dtype=np.int64, count=len(found))  # "" = +1, "/" = -1
+    walk = np.cumsum(steps)
+    depth = walk - np.minimum(np.minimum.accumulate(walk), 0)
+    return int(depth[steps > 0].sum())
+
+
 def html_lines(html: str) -> tuple[list[Line], str]:
     """Split an HTML document into lines; also return its ``<title>``."""
+    tags = html.count("<")
+    if tags * tags // 2 > MAX_NESTING_COST:  # else even every tag nested in the one before is cheap enough
+        cost = nesting_cost(html)
+        if cost > MAX_NESTING_COST:
+            raise ReadError(f"HTML nested too deeply to parse in bounded time (nesting cost {cost:,})")
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = _WS.sub(" ", title_node.text(deep=True)).strip() if title_node is not None else ""
@@ -108,6 +146,7 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
     block_tags, skip_tags = BLOCK_TAGS, SKIP_TAGS
     names: dict[int, str] = {}  # tag id -> tag name, within this document
     block_ids = 0
+    spent = 0  # marker-set entries built (see MARKER_BUDGET)
     node: LexborNode | None = root.first_child
     while node is not None:
         entered = False
@@ -132,17 +171,22 @@ def _walk(root: LexborNode, out: _LineBuilder) -> None:
         elif tag not in skip_tags and tag != _OTHER:
             attrs = node.attributes
             if not (attrs and ("hidden" in attrs or "style" in attrs or "aria-hidden" in attrs) and _is_hidden(attrs)):
-                _, (block, ancestors, markers, blocks), in_link, in_pre = frames[-1]
-                if attrs:
-                    cls, ident = attrs.get("class"), attrs.get("id")
-                    if cls or ident:
-                        markers = _with_markers(markers, f"{cls or ''} {ident or ''}")
-                if tag in block_tags:
-                    flush()
-                    block = tag
-                    block_ids += 1
-                    blocks = blocks + (block_ids,)
-                context = (block, ancestors + (tag,), markers, blocks)
+                _, context, in_link, in_pre = frames[-1]
+                if len(frames) <= MAX_DEPTH:
+                    block, ancestors, markers, blocks = context
+                    if attrs and spent < MARKER_BUDGET:
+                        cls, ident = attrs.get("class"), attrs.get("id")
+                        if cls or ident:
+                            markers = _with_markers(markers, f"{cls or ''} {ident or ''}")
+                            spent += len(markers)
+                    if tag in block_tags:
+                        flush()
+                        block = tag
+                        block_ids += 1
+                        blocks = blocks + (block_ids,)
+                    context = (block, ancestors + (tag,), markers, blocks)
+                elif tag in block_tags:
+                    flush()  # deeper than MAX_DEPTH: the line still ends, the context stays its ancestor's
                 push((tag, context, in_link or tag == "a", in_pre or tag == "pre"))
                 child = node.first_child
                 if child is not None:
@@ -180,10 +224,18 @@ def _node_kind(node: LexborNode) -> str:
 
 
 _marker_cache: dict[tuple[frozenset[str], str], frozenset[str]] = {}
+#: Characters of a class/id value read for its tokens (real values are far shorter).
+MAX_MARKER_CHARS = 4096
+#: Marker-set entries a page may build: each element with a class gets its ancestors' set plus its own
+#: tokens, so a huge class attribute over many elements would cost quadratic memory. The largest page of
+#: the shared data sets builds 665,000.
+MARKER_BUDGET = 10_000_000
 
 
 def _with_markers(markers: frozenset[str], value: str) -> frozenset[str]:
     """``markers | marker_tokens(value)``, memoised: pages repeat their class names a lot."""
+    if len(value) > 256:  # not worth caching, and the caches must stay small whatever the pages
+        return markers | marker_tokens.__wrapped__(value[:MAX_MARKER_CHARS])
     key = (markers, value)
     found = _marker_cache.get(key)
     if found is None:

@@ -70,7 +70,10 @@ def _without_main() -> Iterator[None]:
 
 def _serve(conn: Connection, spec: dict[str, Any], options: Options) -> None:
     """A worker's life: build the model once, then answer pages until told to stop or the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    # Ctrl-C and SIGTERM (sent to the whole process group by a terminal or a job scheduler) are the
+    # parent's to handle: it keeps what is done and stops us; dying first would fail the pages we hold.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     model = StoryModel.from_dict(spec)
     conn.send("ready")
     while True:

@@ -110,14 +110,24 @@ def decode(data: bytes | str) -> str:
     declared = declared_charset(data)
     if declared:
         try:
-            return data.decode(declared)
+            text = data.decode(declared)
         except UnicodeDecodeError:
             pass  # the declaration lies: fall through to detection
+        else:
+            if declared in _CYRILLIC_CODECS:  # Russian pages often declared one Cyrillic code page, used another
+                return _undo_cyrillic_lie(data, declared) or text
+            return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:200_000]).best()
     if best is not None and best.encoding:
         guess = codecs.lookup(best.encoding).name
+        if guess in _CYRILLIC_CODECS or (guess in _KANA_GUESSES and _mostly_halfwidth_kana(data, guess)):
+            # Short Cyrillic text fools detection: KOI8-R's lower-case letters are Shift_JIS's half-width
+            # katakana, and the Cyrillic code pages swap cases against each other. Read the letters.
+            cyrillic = _cyrillic_reading(data)
+            if cyrillic is not None:
+                return cyrillic
         if guess in _LATIN_GUESSES and guess != "cp1252":
             # Detection cannot tell the single-byte Latin code pages apart on a little text; windows-1252
             # is the web's default for unlabelled Western pages (WHATWG), so it wins when it decodes.
@@ -150,6 +160,67 @@ _LATIN_GUESSES = frozenset(
         "cp850",
     ]
 )
+
+
+_CYRILLIC_CODECS = ("koi8-r", "cp1251", "iso8859-5", "cp866", "mac-cyrillic", "koi8-u")
+_KANA_GUESSES = frozenset(["cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004"])
+#: The ten most frequent letters of Russian text; they make up more than half of its letters.
+_COMMON_CYRILLIC = frozenset("оеаинтсрвл")
+
+
+def _mostly_halfwidth_kana(data: bytes, codec: str) -> bool:
+    """Whether bytes read in a Japanese codec are mostly half-width katakana, which real Japanese text
+    uses little but which KOI8-R's lower-case letters turn into."""
+    text = data[:20_000].decode(codec, errors="ignore")
+    wide = sum(1 for c in text if ord(c) > 0x7F)
+    kana = sum(1 for c in text if "\uff61" <= c <= "\uff9f")
+    return wide > 0 and kana > wide / 2
+
+
+def _cyrillic_profile(text: str) -> tuple[float, float, float] | None:
+    """Shares of a decoding's Cyrillic letters that are lower case and among the commonest Russian ones,
+    and of its non-ASCII characters that are Cyrillic letters; None when it is not Cyrillic text."""
+    wide = [c for c in text if ord(c) > 0x7F]
+    letters = [c for c in wide if "\u0400" <= c <= "\u04ff"]
+    if not letters or len(letters) < 0.8 * len(wide):
+        return None
+    lower = sum(1 for c in letters if c.islower()) / len(letters)
+    common = sum(1 for c in letters if c.lower() in _COMMON_CYRILLIC) / len(letters)
+    return lower, common, len(letters) / len(wide)
+
+
+def _cyrillic_reading(data: bytes) -> str | None:
+    """The text of the Cyrillic code page under which the bytes read most like Cyrillic prose (mostly lower
+    case, common letters common), if any does."""
+    best, best_score = None, 1.2  # below this no decoding reads like prose (e.g. cp1251 read as KOI8-R)
+    sample = data[:20_000]
+    for codec in _CYRILLIC_CODECS:
+        try:
+            profile = _cyrillic_profile(sample.decode(codec))
+        except UnicodeDecodeError:
+            continue
+        if profile is not None and (profile[0] + profile[1]) * profile[2] > best_score:
+            best, best_score = codec, (profile[0] + profile[1]) * profile[2]
+    return None if best is None else data.decode(best, errors="replace")
+
+
+def _undo_cyrillic_lie(data: bytes, declared: str) -> str | None:
+    """The text under another Cyrillic code page when the declared one reads as case-scrambled letters
+    (``вЙВМЙПФЕЛБ``: KOI8-R read as windows-1251) and the other as lower-case prose with common letters no
+    rarer. All-capital text stays as declared: its commonest letters give it away."""
+    sample = data[:20_000]
+    mine = _cyrillic_profile(sample.decode(declared, errors="replace"))
+    if mine is None or mine[0] >= 0.5:
+        return None
+    best, best_score = None, 0.0
+    for codec in _CYRILLIC_CODECS:
+        try:
+            profile = _cyrillic_profile(sample.decode(codec))
+        except UnicodeDecodeError:
+            continue
+        if profile is not None and profile[0] >= 0.8 and profile[1] >= mine[1] and sum(profile) > best_score:
+            best, best_score = codec, sum(profile)
+    return None if best is None else data.decode(best, errors="replace")
 
 
 _HTML_START = re.compile(
