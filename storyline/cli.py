@@ -59,18 +59,18 @@ class ByteSize(click.ParamType):
     name = "size"
     _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | None:
         if isinstance(value, int):
-            return value
+            return value or None
         text = str(value).strip().upper().removesuffix("B").removesuffix("I")
         unit = text[-1:] if text[-1:] in "KMG" else ""
         try:
             size = int(float(text[: len(text) - len(unit)]) * self._UNITS[unit])
         except ValueError:
             self.fail(f"{value!r} is not a size (e.g. 5000000, 500K, 5M)", param, ctx)
-        if size <= 0:
-            self.fail(f"{value!r} is not a positive size", param, ctx)
-        return size
+        if size < 0:
+            self.fail(f"{value!r} is not a size (e.g. 5000000, 500K, 5M)", param, ctx)
+        return size or None  # 0: no limit
 
 
 def _several(inputs: tuple[str, ...], input_lists: tuple[str, ...]) -> bool:
@@ -167,8 +167,8 @@ def _check_predict_options(
 @click.option(
     "--max-bytes",
     type=ByteSize(),
-    default=None,
-    help="Largest page read, e.g. 5M; a larger page becomes an error record (default: no limit).",
+    default="10M",
+    help="Largest page read, e.g. 5M; a larger page becomes an error record (default: 10M; 0 = no limit).",
 )
 @click.option(
     "--scheduler",
@@ -299,20 +299,36 @@ def _on_cluster(
     return results()
 
 
+def _in_split(page: Any, split: str | None) -> bool:
+    return not split or page.split is None or page.split == split or split in str(page.split).split("+")
+
+
 def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list[Any]]]:
     from storyline.training.datasets import DatasetError, dataset_name, read_pages
 
     out = []
     for path in paths:
         try:
-            pages = list(read_pages(path))
+            pages = [p for p in read_pages(path) if _in_split(p, split)]
         except DatasetError as error:
             raise _fail(str(error)) from None
-        if split:
-            pages = [p for p in pages if p.split is None or p.split == split or split in str(p.split).split("+")]
         if not pages:
             raise _fail(f"{path}: no labelled pages" + (f" in split {split!r}" if split else ""))
         out.append((dataset_name(Path(path)), pages))
+    return out
+
+
+def _lazy_datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, Iterator[Any]]]:
+    """``_datasets`` read as they are used (training reads each page once and keeps only its rows)."""
+    from storyline.training.datasets import DatasetError, dataset_name, read_pages
+
+    out: list[tuple[str, Iterator[Any]]] = []
+    for path in paths:
+        try:
+            pages = read_pages(path)  # checks the path now, reads the pages later
+        except DatasetError as error:
+            raise _fail(str(error)) from None
+        out.append((dataset_name(Path(path)), (p for p in pages if _in_split(p, split))))
     return out
 
 
@@ -398,7 +414,7 @@ def train(
     from storyline.training.train import C_GRID, FEATURE_GROUPS, config_for_groups, train_model
 
     groups = [g.strip() for g in feature_groups.split(",") if g.strip()] if feature_groups else FEATURE_GROUPS
-    sets = _datasets(data, split)
+    sets = _lazy_datasets(data, split)
     try:
         config = config_for_groups(
             groups,

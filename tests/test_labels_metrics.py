@@ -1,10 +1,27 @@
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storyline.classifier.segment import segment
 from storyline.training.labels import align
-from storyline.training.metrics import line_scores, score_page, shingle_f1, snippet_scores
+from storyline.training.metrics import (
+    PageScore,
+    PageShingler,
+    line_scores,
+    score_page,
+    score_shingles,
+    shingle_f1,
+    shingles,
+    snippet_scores,
+)
 
 PAGE = """<html><body><ul><li><a href="/">Home</a></li><li><a href="/n">News</a></li></ul>
 <h1>Floods close the harbour road</h1>
@@ -103,3 +120,70 @@ def test_snippet_labels_mark_only_the_lines_they_name() -> None:
     assert got["Repairs are expected to take three weeks and will cost about two million pounds."] == (True, True)
     assert got["Related: the council budget explained in five charts"] == (False, True)
     assert got["Home"] == (False, False) and got["Floods close the harbour road"] == (False, False)
+
+
+_WORDS = ["a", "b", "the", "road", "é", "东京", "x1", "_", "Straße", "ab"]
+_LINE = st.lists(st.sampled_from([*_WORDS, " ", "  ", ", ", ".", "—", "\n", "\t", "!?"]), max_size=12).map("".join)
+
+
+def _counter_score(texts: list[str], gold: str, keep: list[bool], size: int = 4) -> PageScore:
+    text = "\n".join(t for t, k in zip(texts, keep, strict=True) if k)
+    return score_shingles(shingles(text, size), shingles(gold, size))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.one_of(_LINE, _LINE, st.text(max_size=8)), max_size=12),
+    extra=st.lists(st.one_of(_LINE, st.text(max_size=10)), max_size=3),
+    size=st.sampled_from([4, 4, 4, 1, 2, 3, 5]),
+    data=st.data(),
+)
+def test_page_shingler_equals_the_counter_path(
+    texts: list[str], extra: list[str], size: int, data: st.DataObject
+) -> None:
+    # golds mostly made of the page's own lines, so that shingles match, bridge lines and repeat
+    picks = data.draw(st.lists(st.sampled_from(texts), max_size=8)) if texts else []
+    gold = data.draw(st.sampled_from(["\n", " ", ""])).join(picks + extra)
+    shingler = PageShingler(texts, gold, size)
+    assert shingler.fast == (size < 5)
+    for _ in range(4):
+        keep = data.draw(st.lists(st.booleans(), min_size=len(texts), max_size=len(texts)))
+        assert shingler.score(np.array(keep, dtype=bool)) == _counter_score(texts, gold, keep, size)
+
+
+def test_page_shingler_short_texts_match_only_the_same_short_gold() -> None:
+    texts = ["the road", "", "...", "closed today now"]
+    for gold, keep in [
+        ("the road", [True, False, True, False]),
+        ("the road closed", [True, False, False, False]),
+        ("road", [True, False, False, False]),
+        ("", [False, True, True, False]),
+        ("the road closed today", [True, True, True, True]),
+        ("", [True, False, False, False]),
+    ]:
+        assert PageShingler(texts, gold).score(np.array(keep)) == _counter_score(texts, gold, keep)
+
+
+def test_page_shingler_falls_back_for_a_huge_gold_vocabulary() -> None:
+    gold = " ".join(f"w{i}" for i in range(40_000))
+    texts = [" ".join(f"w{i}" for i in range(j, j + 50)) for j in range(0, 40_000, 7_000)] + ["zz w1 w2 w3"]
+    shingler = PageShingler(texts, gold)
+    assert not shingler.fast
+    keep = [True, False] * (len(texts) // 2) + [True] * (len(texts) % 2)
+    assert shingler.score(np.array(keep)) == _counter_score(texts, gold, keep)
+
+
+def test_page_shingler_on_real_pages() -> None:
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb" / "pages.jsonl.gz"
+    if not path.exists():
+        pytest.skip("no shared wcxb pages")
+    rng = np.random.default_rng(0)
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in itertools.islice(f, 0, 800, 20):
+            record = json.loads(line)
+            texts, gold = segment(record["html"]).texts, record.get("gold") or ""
+            shingler = PageShingler(texts, gold)
+            probs = rng.random(len(texts))
+            for cut in (0.0, 0.3, 0.7, 0.95):
+                keep = probs >= cut
+                assert shingler.score(keep) == _counter_score(texts, gold, keep.tolist())

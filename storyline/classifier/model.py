@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -43,33 +44,29 @@ def _words(page: Page) -> np.ndarray:
     return np.array([max(1, len(line.text.split())) for line in page.lines], dtype=np.float64)
 
 
+def make_classifier(C: float = 1.0, class_weight: Any = None, warm_start: bool = False, tol: float = 1e-4) -> Any:
+    """The logistic regression of either stage."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, warm_start=warm_start, tol=tol)
+
+
 def make_pipeline(featurizer: LineFeaturizer, C: float = 1.0, class_weight: Any = None) -> Pipeline:
     """The first stage: features -> standard scaling -> logistic regression."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     return Pipeline(
-        [
-            ("features", featurizer),
-            ("scale", StandardScaler()),
-            ("classify", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000)),
-        ]
+        [("features", featurizer), ("scale", StandardScaler()), ("classify", make_classifier(C, class_weight))]
     )
 
 
 def make_sequence_pipeline(C: float = 1.0, class_weight: Any = None) -> Pipeline:
     """The second stage: sequence features of first-stage scores -> scaling -> logistic regression."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("classify", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000)),
-        ]
-    )
+    return Pipeline([("scale", StandardScaler()), ("classify", make_classifier(C, class_weight))])
 
 
 class Linear:
@@ -329,7 +326,7 @@ class StoryModel:
             raise ModelError(f"{source}: checksum mismatch: the parameters were changed or damaged")
         try:
             built = {str(kind): _head_from_dict(head) for kind, head in heads.items()}
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ModelError(f"{source}: malformed model parameters ({error})") from None
         metadata = data.get("metadata")
         return cls(built, metadata if isinstance(metadata, dict) else {})
@@ -343,14 +340,19 @@ class StoryModel:
             if size > MAX_MODEL_BYTES:
                 raise ModelError(f"{path}: {size} bytes is too large for a model file")
             raw = path.read_bytes()
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
+            if raw[:2] == b"\x1f\x8b":  # inflated within the same bound: a small file may inflate to gigabytes
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                raw = inflater.decompress(raw, MAX_MODEL_BYTES)
+                if inflater.unconsumed_tail:
+                    raise ModelError(f"{path}: inflates to more than {MAX_MODEL_BYTES} bytes: too large for a model")
+                if not inflater.eof:
+                    raise ModelError(f"{path}: not a valid model file (truncated gzip data)")
             data = json.loads(raw.decode("utf-8"))
         except ModelError:
             raise
         except OSError as error:
             raise ModelError(f"{path}: cannot read ({error.strerror or error})") from None
-        except (ValueError, EOFError, UnicodeDecodeError) as error:
+        except (ValueError, EOFError, UnicodeDecodeError, zlib.error, RecursionError) as error:
             raise ModelError(f"{path}: not a valid model file ({error})") from None
         return cls.from_dict(data, str(path))
 
@@ -363,13 +365,14 @@ class StoryModel:
         threshold: float | None = None,
         with_lines: bool = False,
         timeout: float | None = None,
-        max_bytes: int | None = None,
+        max_bytes: int | None = 10 << 20,
     ) -> Iterator[Any]:
         """A ``PageResult`` (``source``, ``text`` or ``error``) per page, in input order, lazily.
 
         ``pages`` are ``str``/``bytes``/``Page`` (named by position) or ``PageInput``; ``jobs`` > 1 uses
         that many worker processes (None or -1: every core), each building this model once. A page that
-        fails, or passes ``timeout`` seconds or ``max_bytes``, gives an error result instead of raising.
+        fails, or passes ``timeout`` seconds or ``max_bytes`` (10 MiB by default; None: no limit), or has
+        over 100,000 lines, gives an error result instead of raising.
         """
         from storyline.classifier.prediction import predict_many
 

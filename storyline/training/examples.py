@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,15 +63,20 @@ def as_kind(item: LabelledPage, kind: str) -> Page:
     A page from a labelled-lines file is already segmented; seen as text it is rendered unwrapped, one
     line per line, so its marks still fit.
     """
+    return as_kinds(item, (kind,))[kind]
+
+
+def as_kinds(item: LabelledPage, kinds: Sequence[str]) -> dict[str, Page]:
+    """``as_kind`` for several kinds at once: the page is parsed once, whatever the number of heads."""
     if item.lines is not None:
         page = item.lines.page
-        if kind == "text" and page.kind == "html":
-            return text_page(render_text(page, wrap=False), item.id)
-        return page
+        if page.kind == "html" and "text" in kinds:
+            return {k: text_page(render_text(page, wrap=False), item.id) if k == "text" else page for k in kinds}
+        return dict.fromkeys(kinds, page)
     page = segment(item.content, item.kind, source=item.id)
-    if kind == "text" and page.kind == "html":
-        page = text_page(render_text(page, wraps(item.id)), item.id)
-    return page
+    if page.kind == "html" and "text" in kinds:
+        return {k: text_page(render_text(page, wraps(item.id)), item.id) if k == "text" else page for k in kinds}
+    return dict.fromkeys(kinds, page)
 
 
 @dataclass
@@ -94,11 +100,15 @@ class PageExamples:
         return self.labelled is None
 
 
-def page_examples(item: LabelledPage, kind: str, featurizer: LineFeaturizer) -> PageExamples | None:
-    """Rows of one page, or None when it has no labels or no lines."""
+def page_examples(
+    item: LabelledPage, kind: str, featurizer: LineFeaturizer, page: Page | None = None
+) -> PageExamples | None:
+    """Rows of one page (segmented as ``kind``, or ``page`` when given), or None when it has no labels or
+    no lines."""
     if item.gold is None and not (item.with_snippets or item.without_snippets) and item.lines is None:
         return None
-    page = as_kind(item, kind)
+    if page is None:
+        page = as_kind(item, kind)
     if not page.lines:
         return None
     labelled = None
@@ -130,8 +140,88 @@ def page_examples(item: LabelledPage, kind: str, featurizer: LineFeaturizer) -> 
     )
 
 
-def _batch(items: Sequence[LabelledPage], kind: str, featurizer: LineFeaturizer) -> list[PageExamples | None]:
-    return [page_examples(item, kind, featurizer) for item in items]
+def _batch(
+    items: Sequence[LabelledPage], featurizers: dict[str, LineFeaturizer]
+) -> list[dict[str, PageExamples | None]]:
+    out = []
+    for item in items:
+        if item.gold is None and not (item.with_snippets or item.without_snippets) and item.lines is None:
+            out.append(dict.fromkeys(featurizers))
+            continue
+        pages = as_kinds(item, tuple(featurizers))
+        out.append({kind: page_examples(item, kind, f, pages[kind]) for kind, f in featurizers.items()})
+    return out
+
+
+@dataclass
+class Examples:
+    """Training rows of every head from one pass over the pages; what each page was; what was skipped."""
+
+    by_kind: dict[str, list[PageExamples]]
+    skipped: dict[str, list[str]]
+    golds: dict[tuple[str, str], str]
+    """Gold text of each page with one, by (dataset, id): the threshold is chosen on page-level scores."""
+    pages_read: dict[str, int]
+    """Pages read from each dataset, used or not."""
+
+
+def build_all_examples(
+    items: Iterable[LabelledPage],
+    featurizers: dict[str, LineFeaturizer],
+    jobs: int = 1,
+    min_coverage: float = MIN_COVERAGE,
+    progress: bool = False,
+) -> Examples:
+    """Examples of every page that aligns well, for each head, in one pass over ``items``.
+
+    ``items`` is consumed lazily, a few batches ahead of the workers, and a page's markup is let go as
+    soon as its rows are built: training never holds every page's HTML at once (a few hundred MB of
+    text for the shared sets, more as Python strings).
+    """
+    chunk = 16
+    pending: deque[list[LabelledPage]] = deque()
+    golds: dict[tuple[str, str], str] = {}
+    pages_read: dict[str, int] = {}
+
+    def batches() -> Iterator[list[LabelledPage]]:
+        batch: list[LabelledPage] = []
+        for item in items:
+            pages_read[item.dataset] = pages_read.get(item.dataset, 0) + 1
+            if item.gold is not None:
+                golds[(item.dataset, item.id)] = item.gold
+            batch.append(item)
+            if len(batch) == chunk:
+                pending.append(batch)
+                yield batch
+                batch = []
+        if batch:
+            pending.append(batch)
+            yield batch
+
+    runner = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")
+    results: Iterable[list[dict[str, PageExamples | None]]] = runner(delayed(_batch)(b, featurizers) for b in batches())
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, desc=f"featurising ({' + '.join(featurizers)})", unit="batch", leave=False)
+    by_kind: dict[str, list[PageExamples]] = {kind: [] for kind in featurizers}
+    skipped: dict[str, list[str]] = {kind: [] for kind in featurizers}
+    for outs in results:
+        batch = pending.popleft()
+        for item, per_kind in zip(batch, outs, strict=True):
+            for kind, ex in per_kind.items():
+                if ex is None:
+                    skipped[kind].append(
+                        f"{item.dataset}/{item.id}: no gold, no snippet found on the page, or no lines"
+                    )
+                elif ex.coverage < min_coverage:
+                    skipped[kind].append(f"{item.dataset}/{item.id}: story lines cover {ex.coverage:.0%} of the gold")
+                else:
+                    by_kind[kind].append(ex)
+    for reasons in skipped.values():
+        for reason in reasons:
+            log.debug("skipped %s", reason)
+    return Examples(by_kind, skipped, golds, pages_read)
 
 
 def build_examples(
@@ -142,26 +232,6 @@ def build_examples(
     min_coverage: float = MIN_COVERAGE,
     progress: bool = False,
 ) -> tuple[list[PageExamples], list[str]]:
-    """Examples of every page that aligns well; also the ids of pages skipped, with the reason."""
-    items = list(items)
-    chunk = 16
-    batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    runner = Parallel(n_jobs=jobs, return_as="generator")
-    results = runner(delayed(_batch)(b, kind, featurizer) for b in batches)
-    if progress:
-        from tqdm import tqdm
-
-        results = tqdm(results, total=len(batches), desc=f"featurising ({kind})", unit="batch", leave=False)
-    kept: list[PageExamples] = []
-    skipped: list[str] = []
-    for batch, outs in zip(batches, results, strict=True):
-        for item, ex in zip(batch, outs, strict=True):
-            if ex is None:
-                skipped.append(f"{item.dataset}/{item.id}: no gold, no snippet found on the page, or no lines")
-            elif ex.coverage < min_coverage:
-                skipped.append(f"{item.dataset}/{item.id}: story lines cover {ex.coverage:.0%} of the gold")
-            else:
-                kept.append(ex)
-    for reason in skipped:
-        log.debug("skipped %s", reason)
-    return kept, skipped
+    """Examples of every page that aligns well for one head; also the pages skipped, with the reason."""
+    built = build_all_examples(items, {kind: featurizer}, jobs, min_coverage, progress)
+    return built.by_kind[kind], built.skipped[kind]

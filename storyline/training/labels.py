@@ -34,8 +34,13 @@ def tokens(text: str, fold_non_latin1: bool = False) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def _shingles(toks: Sequence[str], k: int) -> zip:  # type: ignore[type-arg]
+    """The ``k``-token tuples of ``toks`` in order (zip of shifted views: no slicing per position)."""
+    return zip(*(toks[i:] for i in range(k)), strict=False)
+
+
 def _grams(toks: Sequence[str], k: int) -> set[tuple[str, ...]]:
-    return {tuple(toks[i : i + k]) for i in range(len(toks) - k + 1)}
+    return set(_shingles(toks, k))
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,10 @@ def align(page: Page, gold: str, shingle: int = SHINGLE, story_share: float = ST
     line_tokens = [tokens(line.text, fold) for line in page.lines]
     stream = [t for toks in line_tokens for t in toks]
     covered = np.zeros(len(stream) + 1, dtype=np.int32)  # difference array over token positions
-    for i in range(len(stream) - k + 1):
-        if tuple(stream[i : i + k]) in match_grams:
-            covered[i] += 1
-            covered[i + k] -= 1
+    starts = [i for i, gram in enumerate(_shingles(stream, k)) if gram in match_grams]
+    if starts:
+        np.add.at(covered, starts, 1)
+        np.add.at(covered, np.asarray(starts) + k, -1)
     hit = np.cumsum(covered)[: len(stream)] > 0
 
     labels = np.zeros(n, dtype=bool)

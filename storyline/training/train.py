@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from storyline.classifier.features import LineFeaturizer
-from storyline.classifier.model import Head, make_pipeline, make_sequence_pipeline
+from storyline.classifier.model import Head, make_classifier
 from storyline.classifier.sequence import sequence_features
 from storyline.training.examples import PageExamples
-from storyline.training.metrics import aggregate, line_scores, score_page, score_shingles, shingles
+from storyline.training.metrics import PageShingler, aggregate, line_scores, score_page
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ class TrainingConfig:
     """Markup features for the html head (the text head never has them)."""
     drop: tuple[str, ...] = ()
     """Feature groups left out (see ``LineFeaturizer``)."""
-    max_lines_for_search: int = 100_000
+    cv_tol: float = 1e-3
+    """Stopping tolerance of the cross-validation fits (the final fit uses scikit-learn's 1e-4)."""
+    search_folds: int = 3
+    """The C and class-weight search looks at this many of the folds (all of them are used after it)."""
+    max_lines_for_search: int = 60_000
+    """Training rows per search fit: a sample when a fold holds more."""
     target_precision: float | None = None
     """Choose the threshold that reaches this mean out-of-fold precision (instead of the best F1)."""
     target_recall: float | None = None
@@ -105,8 +111,15 @@ def _stack(
     pages: Sequence[PageExamples], snippet_weight: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows of all pages: features, labels, words, page index, which rows are labelled, row weights;
-    and each page's site."""
-    X = np.vstack([p.features for p in pages])  # float32: half the memory, and faster fits
+    and each page's site. The pages' own feature rows are released."""
+    # float32: half the memory, and faster fits. Filled page by page, each page's own rows let go as
+    # they are copied, so the rows are never held twice (training's memory peak).
+    X = np.empty((sum(len(p.features) for p in pages), pages[0].features.shape[1]), dtype=np.float32)
+    row = 0
+    for p in pages:
+        X[row : row + len(p.features)] = p.features
+        row += len(p.features)
+        p.features = p.features[:0]
     y = np.concatenate([p.labels for p in pages])
     w = np.concatenate([p.words for p in pages])
     groups = np.concatenate([np.full(len(p.labels), i) for i, p in enumerate(pages)])
@@ -114,6 +127,32 @@ def _stack(
     weight = np.concatenate([np.full(len(p.labels), 1.0 if p.full_gold else snippet_weight) for p in pages])
     site = np.array([p.group for p in pages])
     return X, y, w, groups, labelled, weight, site
+
+
+def _fit_scaler(X: np.ndarray, rows: np.ndarray, chunk: int = 1 << 16) -> Any:
+    """A fitted ``StandardScaler`` of ``X[rows]``, computed in float64 a chunk of rows at a time.
+
+    ``StandardScaler.fit`` would copy the rows and then make a float64 temporary of them all: for the
+    shared sets, over a gigabyte at the moment when training holds the most.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    n = int(rows.sum())
+    total = np.zeros(X.shape[1])
+    for i in range(0, len(X), chunk):
+        total += X[i : i + chunk][rows[i : i + chunk]].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros(X.shape[1])
+    for i in range(0, len(X), chunk):
+        part = X[i : i + chunk][rows[i : i + chunk]].astype(np.float64) - mean
+        squares += np.einsum("ij,ij->j", part, part)
+    var = squares / n
+    scale = np.sqrt(var)
+    scale[scale < 10 * np.finfo(np.float64).eps] = 1.0  # constant features: left unscaled, as sklearn does
+    scaler = StandardScaler()
+    scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
+    scaler.n_samples_seen_, scaler.n_features_in_ = n, X.shape[1]
+    return scaler
 
 
 def _folds(site: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -163,14 +202,13 @@ def threshold_curve(
         n = len(page.labels)
         p = probs[start : start + n]
         start += n
-        ref = shingles(gold)
+        shingler = PageShingler(page.texts, gold)
         seen: dict[bytes, Any] = {}  # neighbouring thresholds often keep the same lines: score each set once
         for cut in by_cut:
             keep = p >= cut
             key = keep.tobytes()
             if key not in seen:
-                text = "\n".join(t for t, k in zip(page.texts, keep, strict=True) if k)
-                seen[key] = score_shingles(shingles(text), ref)
+                seen[key] = shingler.score(keep)
             by_cut[cut].append(seen[key])
     curve: dict[str, dict[float, Any]] = {name: {} for name in names}
     for cut, scores in by_cut.items():
@@ -235,10 +273,9 @@ def train_head(
         raise ValueError(f"{kind} head: need at least 2 labelled pages, got {len(pages)}")
     featurizer = config.featurizer(kind)
     from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
 
     X, y, w, page_of_row, labelled, row_weight, site = _stack(pages, config.snippet_weight)
-    for page in pages:  # the stacked matrix holds the rows now: let the per-page copies go
-        page.features = page.features[:0]
     if y[labelled].all() or not y[labelled].any():
         raise ValueError(f"{kind} head: the labels hold only one class; need story and chrome lines")
     folds = _folds(site, config.folds)
@@ -249,21 +286,56 @@ def train_head(
     if not full.any():
         raise ValueError(f"{kind} head: need pages with a full gold text to choose the threshold")
 
-    def fit(steps: list[tuple[str, Any]], rows: np.ndarray, features: np.ndarray) -> Pipeline:
-        return Pipeline(steps).fit(features[rows], y[rows], classify__sample_weight=row_weight[rows])
+    # The scaler is fitted once, on every labelled line (the final model's), and X scaled in place:
+    # every fit below works on the same float32 matrix, with no copies but the rows it trains on.
+    scaler = _fit_scaler(X, labelled)
+    X -= scaler.mean_.astype(X.dtype)
+    X /= scaler.scale_.astype(X.dtype)
+
+    def fit(
+        C: float, weight: Any, rows: np.ndarray, features: np.ndarray, start: Any = None, final: bool = False
+    ) -> Any:
+        """A logistic regression on ``rows``, started from ``start`` (coef, intercept) when given: the fits
+        of neighbouring settings and folds land close to each other, so warm starts save most iterations.
+        Cross-validation fits stop at a looser tolerance than the final fit (``config.cv_tol``)."""
+        lr = make_classifier(C, weight, warm_start=start is not None, tol=1e-4 if final else config.cv_tol)
+        if start is not None:
+            lr.coef_, lr.intercept_ = start[0].copy(), start[1].copy()
+        began = time.perf_counter()
+        lr.fit(features[rows], y[rows], sample_weight=row_weight[rows])
+        log.debug(
+            "%s: fit C=%g class_weight=%s on %d rows: %d iterations, %.1f s",
+            kind,
+            C,
+            weight,
+            len(y[rows]),
+            int(lr.n_iter_[0]),
+            time.perf_counter() - began,
+        )
+        return lr
 
     # 1. Search C and class weight on the first stage (on a row sample when the data is large).
     search: list[dict[str, Any]] = []
     best: tuple[float, float, Any] = (-1.0, 1.0, None)
+    starts: dict[Any, list[Any]] = {}
+    search_rows = fold_rows[: max(2, config.search_folds)]
+    searched = np.zeros(len(y), dtype=bool)
+    for _, val_rows in search_rows:
+        searched |= val_rows
+    searched &= labelled
+    previous: list[Any] = [None] * len(fold_rows)
+    last = None
     for C, weight in itertools.product(config.c_grid, config.class_weights):
         oof = np.zeros(len(y))
-        for train_rows, val_rows in fold_rows:
+        for f, (train_rows, val_rows) in enumerate(search_rows):
             idx = np.nonzero(train_rows)[0]
             if len(idx) > config.max_lines_for_search:
                 idx = np.sort(rng.choice(idx, config.max_lines_for_search, replace=False))
-            pipe = fit(make_pipeline(featurizer, C, weight).steps[1:], idx, X)
-            oof[val_rows] = pipe.predict_proba(X[val_rows])[:, 1]
-        score = _best_weighted_f1(y[labelled], oof[labelled], w[labelled])
+            lr = fit(C, weight, idx, X, previous[f] or last)
+            previous[f] = last = (lr.coef_, lr.intercept_)
+            oof[val_rows] = lr.predict_proba(X[val_rows])[:, 1]
+        starts[(C, str(weight))] = list(previous)
+        score = _best_weighted_f1(y[searched], oof[searched], w[searched])
         search.append({"C": C, "class_weight": weight, "cv_word_f1": round(score, 4)})
         say(f"  {kind}: C={C:g} class_weight={weight}: out-of-fold word-weighted F1 {score:.4f}")
         if score > best[0]:
@@ -272,16 +344,23 @@ def train_head(
 
     # 2. Out-of-fold first-stage logits of the chosen setting; the sequence pass learns from them.
     z_oof = np.zeros(len(y))
-    for train_rows, val_rows in fold_rows:
-        pipe = fit(make_pipeline(featurizer, C, weight).steps[1:], train_rows, X)
-        z_oof[val_rows] = pipe.decision_function(X[val_rows])
+    fold_starts = starts[(C, str(weight))]
+    for f, (train_rows, val_rows) in enumerate(fold_rows):
+        lr = fit(C, weight, train_rows, X, fold_starts[f] or fold_starts[f - 1])
+        fold_starts[f] = (lr.coef_, lr.intercept_)
+        z_oof[val_rows] = lr.decision_function(X[val_rows])
     probs = 1.0 / (1.0 + np.exp(-z_oof))
     S = None
+    seq_scaler = None
     if config.sequence:
         S = _sequence_matrix(pages, z_oof)
+        seq_scaler = StandardScaler().fit(S[labelled])
+        S = seq_scaler.transform(S)
         seq_oof = np.zeros(len(y))
+        seq_start = None
         for train_rows, val_rows in fold_rows:
-            seq = fit(make_sequence_pipeline(1.0, weight).steps, train_rows, S)
+            seq = fit(1.0, weight, train_rows, S, seq_start)
+            seq_start = (seq.coef_, seq.intercept_)
             seq_oof[val_rows] = seq.predict_proba(S[val_rows])[:, 1]
         before = _best_weighted_f1(y[labelled], probs[labelled], w[labelled])
         after = _best_weighted_f1(y[labelled], seq_oof[labelled], w[labelled])
@@ -340,57 +419,73 @@ def train_head(
                 "pages": len([p for p in pages if p.dataset == name]),
             }
 
-    # 4. The final fit on everything.
-    pipeline = make_pipeline(featurizer, C, weight)
-    pipeline.named_steps["features"].fit([])
-    fit(pipeline.steps[1:], labelled, X)
+    # 4. The final fit on everything, started from the folds' mean solution.
+    mean_start = (np.mean([c for c, _ in fold_starts], axis=0), np.mean([i for _, i in fold_starts], axis=0))
+    final = fit(C, weight, labelled, X, mean_start, final=True)
+    del X
+    featurizer.fit([])
+    pipeline = Pipeline([("features", featurizer), ("scale", scaler), ("classify", final)])
     sequence = None
     if config.sequence and S is not None:
-        sequence = fit(make_sequence_pipeline(1.0, weight).steps, labelled, S)
+        sequence = Pipeline([("scale", seq_scaler), ("classify", fit(1.0, weight, labelled, S, seq_start, final=True))])
     return Head(pipeline, sequence, threshold), report
 
 
 def train_model(
-    datasets: Sequence[tuple[str, Sequence[Any]]],
+    datasets: Sequence[tuple[str, Iterable[Any]]],
     config: TrainingConfig | None = None,
     kinds: Sequence[str] = ("html", "text"),
     jobs: int = 1,
     progress: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Train a ``StoryModel`` on ``(name, labelled pages)`` sets; return it and a training report."""
+    """Train a ``StoryModel`` on ``(name, labelled pages)`` sets; return it and a training report.
+
+    The pages may be lazy iterables: they are read once, every head's rows built in that one pass.
+    """
     import storyline
     from storyline.classifier.model import StoryModel, now_iso
-    from storyline.training.examples import build_examples
+    from storyline.training.examples import build_all_examples
 
     config = config or TrainingConfig()
-    from dataclasses import replace
+    names = [name for name, _ in datasets]
 
-    # The names given here label the report, whatever the pages' own dataset field says.
-    datasets = [
-        (name, [p if p.dataset == name else replace(p, dataset=name) for p in pages]) for name, pages in datasets
-    ]
-    items = [item for _, pages in datasets for item in pages]
-    heads: dict[str, Head] = {}
-    reports: dict[str, Any] = {}
-    summary: dict[str, Any] = {}
-    for kind in kinds:
-        featurizer = config.featurizer(kind)
-        examples: list[PageExamples] = []  # let the previous head's examples go before featurising for this one
-        examples, skipped = build_examples(items, kind, featurizer, jobs=jobs, progress=progress)
-        if kind == kinds[0]:
-            summary = _data_summary(datasets, examples, skipped)
-            say(_format_summary(summary))
-            if skipped:
-                shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
-                say(f"warning: {len(skipped)} pages skipped ({shown}); run with -v to list them all")
-                for reason in skipped:
-                    log.info("skipped %s", reason)
-        golds = [_gold_of(items, ex) for ex in examples]
+    def items() -> Iterator[Any]:  # the names given here label the report, whatever the pages' own field says
+        for name, pages in datasets:
+            for p in pages:
+                yield p if p.dataset == name else replace(p, dataset=name)
+
+    built = build_all_examples(items(), {kind: config.featurizer(kind) for kind in kinds}, jobs=jobs, progress=progress)
+    empty = [name for name in names if not built.pages_read.get(name)]
+    if empty:
+        raise ValueError(f"no labelled pages in {', '.join(empty)}")
+    summary = _data_summary(names, built.pages_read, built.by_kind[kinds[0]], built.skipped[kinds[0]])
+    say(_format_summary(summary))
+    skipped = built.skipped[kinds[0]]
+    if skipped:
+        shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        say(f"warning: {len(skipped)} pages skipped ({shown}); run with -v to list them all")
+        for reason in skipped:
+            log.info("skipped %s", reason)
+
+    def train_one(kind: str) -> tuple[Head, HeadReport]:
+        examples = built.by_kind.pop(kind)  # this head's rows go once it is trained
+        golds = [built.golds.get((ex.dataset, ex.id), "") for ex in examples]
         say(f"training the {kind} head on {len(examples)} pages")
-        head, report = train_head(kind, examples, golds, config, say)
-        heads[kind] = head
-        reports[kind] = report.as_dict()
+        return train_head(kind, examples, golds, config, say)
+
+    # The heads are independent: with more than one process allowed, they train side by side in
+    # threads (the fits run in numpy and scipy, which let go of the GIL, on one core each).
+    workers = min(len(kinds), effective_jobs(jobs))
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            trained = dict(zip(kinds, pool.map(train_one, kinds), strict=True))
+    else:
+        trained = {kind: train_one(kind) for kind in kinds}
+    heads = {kind: head for kind, (head, _) in trained.items()}
+    reports = {kind: report.as_dict() for kind, (_, report) in trained.items()}
     metadata = {
         "storyline_version": storyline.__version__,
         "created": now_iso(),
@@ -401,24 +496,25 @@ def train_model(
     return StoryModel(heads, metadata), metadata
 
 
-def _gold_of(items: Sequence[Any], ex: PageExamples) -> str:
-    lookup = _gold_of.cache if hasattr(_gold_of, "cache") else None  # type: ignore[attr-defined]
-    if lookup is None or lookup[0] is not items:
-        lookup = (items, {(i.dataset, i.id): i.gold or "" for i in items})
-        _gold_of.cache = lookup  # type: ignore[attr-defined]
-    return lookup[1][(ex.dataset, ex.id)]
+def effective_jobs(jobs: int) -> int:
+    """Processes that ``jobs`` asks for, joblib's way (-1: every core, -2: all but one, ...)."""
+    import os
+
+    cores = os.cpu_count() or 1
+    return max(1, jobs if jobs > 0 else cores + 1 + jobs)
 
 
 def _data_summary(
-    datasets: Sequence[tuple[str, Sequence[Any]]], examples: Sequence[PageExamples], skipped: list[str]
+    names: Sequence[str], pages_read: dict[str, int], examples: Sequence[PageExamples], skipped: list[str]
 ) -> dict[str, Any]:
     per: dict[str, Any] = {}
-    for name, pages in datasets:
+    for name in names:
         used = [e for e in examples if e.dataset == name]
+        read = pages_read.get(name, 0)
         per[name] = {
-            "pages": len(pages),
+            "pages": read,
             "used": len(used),
-            "skipped": len(pages) - len(used),
+            "skipped": read - len(used),
             "sites": len({e.group for e in used}),
             "lines": int(sum(len(e.labels) for e in used)),
             "story_lines": int(sum(int(e.labels.sum()) for e in used)),
