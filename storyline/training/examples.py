@@ -218,6 +218,10 @@ def build_all_examples(
                     skipped[kind].append(f"{item.dataset}/{item.id}: story lines cover {ex.coverage:.0%} of the gold")
                 else:
                     by_kind[kind].append(ex)
+    if jobs != 1:  # the worker processes hold a few hundred MB each: free them before the fits
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     for reasons in skipped.values():
         for reason in reasons:
             log.debug("skipped %s", reason)
