@@ -231,7 +231,7 @@ def predict(
     if scheduler is not None:
         results = _on_cluster(scheduler, model, sources, input_lists, input_type, options, sink, resume, tally)
     else:
-        items = iter_inputs(sources, input_type, max_bytes, input_lists)
+        items = iter_inputs(sources, input_type, max_bytes, input_lists, defer=True)
         results = predict_results(model, skip_done(items, sink, tally) if resume else items, options, jobs)
     say = lambda message: click.echo(f"storyline: {message}", err=True)  # noqa: E731
     try:

@@ -225,3 +225,63 @@ def test_an_oversized_jsonl_record_is_one_error_record(tmp_path: Path) -> None:
     assert code == 0 and [r["source"] for r in got] == ["small", f"{pages}:2", f"{pages}:3", "again"]
     assert "larger than 102400 bytes" in got[1]["error"] and "not JSON" in got[2]["error"]
     assert got[0]["text"] == got[3]["text"] and "4 pages, 2 failed" in err
+
+
+def _tricky_jsonl() -> bytes:
+    good = [json.dumps({"id": f"r{i}", "url": "http://example.org/", "html": make_page(i)[0]}) for i in range(3)]
+    lines = [
+        good[0],
+        "",
+        "   \t",
+        "{broken",
+        '{"id": 1,',
+        "[1, 2]",
+        json.dumps({"id": "none"}),
+        json.dumps({"id": "huge", "html": "x" * 50_000}),
+        "  " + json.dumps({"text": "A line of text.\nAnother one."}) + "\r",
+        json.dumps({"id": "lone", "html": "<p>a \\ud800 b</p>"}),
+        good[1],
+    ]
+    return ("\n".join(lines) + "\n" + good[2]).encode()  # the last line has no newline
+
+
+@pytest.mark.parametrize(("compressed", "block"), [(False, None), (False, 7), (True, None)])
+def test_deferred_jsonl_records_are_the_parsed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compressed: bool, block: int | None
+) -> None:
+    """With ``defer`` a JSONL file's records are delimited in the main process and parsed where they are
+    predicted: once resolved they are the very inputs read without it (numbering, errors, limits), whatever
+    the size of the blocks the file is scanned in."""
+    from storyline.classifier import sources
+    from storyline.classifier.sources import iter_inputs, resolve, stdin_inputs
+
+    if block is not None:
+        monkeypatch.setattr(sources, "_BLOCK", block)
+    data = _tricky_jsonl()
+    path = tmp_path / ("pages.jsonl.gz" if compressed else "pages.jsonl")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    for max_bytes in (None, 4096):
+        parsed = list(iter_inputs([str(path)], max_bytes=max_bytes))
+        deferred = list(iter_inputs([str(path)], max_bytes=max_bytes, defer=True))
+        assert all(item.record is not None for item in deferred if item.error is None)
+        assert [resolve(item) for item in deferred] == parsed and len(parsed) == 10
+    import io
+
+    piped = list(stdin_inputs(stream=io.BytesIO(data), defer=True))
+    assert [resolve(item) for item in piped] == list(stdin_inputs(stream=io.BytesIO(data)))
+
+
+def test_deferred_records_give_the_same_output_with_any_jobs(tmp_path: Path) -> None:
+    pages = tmp_path / "pages.jsonl"
+    pages.write_bytes(_tricky_jsonl())
+    outputs = {}
+    for jobs in ("1", "2"):
+        for fmt in ("jsonl", "text"):
+            code, outputs[jobs, fmt], _ = run(
+                "predict", str(pages), "--format", fmt, "--max-bytes", "4K", "--jobs", jobs
+            )
+            assert code == 0
+    got = records(outputs["1", "jsonl"])
+    assert [r["source"] for r in got][:3] == ["r0", f"{pages}:4", f"{pages}:5"]
+    assert "not JSON" in got[1]["error"] and "larger than 4096" in got[5]["error"] and len(got) == 10
+    assert outputs["1", "jsonl"] == outputs["2", "jsonl"] and outputs["1", "text"] == outputs["2", "text"]

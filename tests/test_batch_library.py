@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pagegen import make_page
@@ -12,7 +14,7 @@ from pagegen import make_page
 import storyline
 from storyline.classifier.pool import PagePool
 from storyline.classifier.prediction import Options, PageResult, predict_page
-from storyline.classifier.sources import PageInput
+from storyline.classifier.sources import PageInput, iter_inputs
 
 
 class ExitOnArrival:
@@ -82,3 +84,17 @@ def test_a_bug_costs_one_page(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model, "predict_lines", broken)
     result = predict_page(model, PageInput("x", make_page(1)[0]))
     assert isinstance(result, PageResult) and result.error == "internal error KeyError: 'oops'"
+
+
+def test_a_deferred_record_that_overruns_is_an_error_under_its_own_name(tmp_path: Path) -> None:
+    """A JSONL record the pool hands out unparsed (an offset) still gets its own id in a timeout's record."""
+    pages = tmp_path / "pages.jsonl"
+    slow = "<html><body>" + "<p>a few words on a line</p>" * 300_000 + "</body></html>"
+    rows = [{"id": "fast", "url": "http://example.org/", "html": make_page(1)[0]}, {"id": "slow", "html": slow}]
+    pages.write_text("".join(json.dumps(row) + "\n" for row in rows + rows[:1]), encoding="utf-8")
+    items = list(iter_inputs([str(pages)], defer=True))
+    assert all(item.record is not None and item.content is None for item in items)
+    with PagePool(storyline.load_model(), Options(timeout=0.5), jobs=2) as pool:
+        results = list(pool.imap(items))
+    assert [r.source for r in results] == ["fast", "slow", "fast"] and results[0].url == "http://example.org/"
+    assert results[1].error == "timeout: took more than 0.5 s" and results[0].ok and results[2].ok

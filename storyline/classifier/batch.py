@@ -18,7 +18,7 @@ from typing import Any
 
 from storyline.classifier.prediction import PageResult
 from storyline.classifier.sinks import Sink
-from storyline.classifier.sources import PageInput
+from storyline.classifier.sources import PageInput, resolve
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Tally:
 def skip_done(items: Iterable[PageInput], sink: Sink, tally: Tally) -> Iterator[PageInput]:
     """The items a resumed run still has to do (``sink.done`` knows the others), counting the skipped."""
     for item in items:
+        item = resolve(item)  # a deferred record's source is only known once parsed
         if sink.done(item):
             tally.skipped += 1
         else:

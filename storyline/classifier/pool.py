@@ -6,9 +6,10 @@ page each worker is on and since when, and it kills and replaces a worker whose 
 time limit (or that dies on a page); that page becomes an error result and the batch goes on.
 
 A worker holds two pages, the one it predicts and the next, so it never waits for the pool between two
-pages; a thread per worker does the sending, so the pool never waits on a busy worker's pipe. Pages are
-drawn from the input only as workers free up, and at most ``window`` results wait for an earlier, slower
-page: memory stays flat whatever the batch size.
+pages; a thread per worker sends the large ones, so the pool never waits on a busy worker's pipe (a small
+message, such as a page file's path or a JSONL record's offset, is written at once: it always fits).
+Pages are drawn from the input only as workers free up, and at most ``window`` results wait for an
+earlier, slower page: memory stays flat whatever the batch size.
 
 Workers start from a fork server that has imported storyline once (``forkserver``, the default start
 method from Python 3.14; ``spawn`` where there is none), so a worker starts in milliseconds and never
@@ -18,8 +19,11 @@ inherits the caller's threads or open files.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
+import pickle
 import queue
+import select
 import signal
 import sys
 import threading
@@ -27,13 +31,13 @@ import time
 import types
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from storyline.classifier.model import StoryModel
 from storyline.classifier.prediction import Options, PageResult, error_result, predict_page, timeout_message
-from storyline.classifier.sources import PageInput
+from storyline.classifier.sources import PageInput, resolve
 
 #: Seconds a new worker may take to import storyline and build its model.
 START_TIMEOUT = 120.0
@@ -49,6 +53,29 @@ def _context() -> Any:
         context.set_forkserver_preload([__name__])
         return context
     return mp.get_context("spawn")
+
+
+#: The fields of a result, in order: a worker sends their values, cheaper to unpickle than the dataclass.
+_RESULT_FIELDS = tuple(field.name for field in fields(PageResult))
+
+
+def _dumps(message: Any) -> bytes:
+    """A message for a pipe (read with ``Connection.recv``): plain pickle, none of the objects sent need
+    ``multiprocessing``'s reducers (whose pickler costs a dispatch table copy a message)."""
+    return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+
+
+def _readable(conns: list[Connection], timeout: float | None) -> list[Connection]:
+    """The connections with something to read (a message, or the end of a dead worker's pipe)."""
+    if not hasattr(select, "poll"):
+        return wait(conns, timeout)  # type: ignore[return-value]
+    poller = select.poll()
+    by_fd = {}
+    for conn in conns:
+        by_fd[conn.fileno()] = conn
+        poller.register(conn.fileno(), select.POLLIN)
+    events = poller.poll(None if timeout is None else math.ceil(timeout * 1000))
+    return [by_fd[fd] for fd, _ in events]
 
 
 @contextlib.contextmanager
@@ -84,22 +111,27 @@ def _serve(conn: Connection, spec: dict[str, Any], options: Options) -> None:
         if message is None:
             return
         index, item = message
+        result = predict_page(model, item, options)
         try:
-            conn.send((index, predict_page(model, item, options)))
+            conn.send_bytes(_dumps((index, [getattr(result, name) for name in _RESULT_FIELDS])))
         except (EOFError, OSError):
             return
 
 
 #: Pages a worker holds at once: the one it predicts and the next, so that it never waits for the pool.
 DEPTH = 2
+#: Largest message written to a worker's pipe by the pool itself: ``DEPTH`` of them fit in the smallest
+#: pipe buffer (a 4 KiB page), so the write never blocks, whatever the worker does.
+INLINE_BYTES = 1024
 _QUIT = object()
 
 
 class _Worker:
     """One worker process, its end of the pipe, and the pages it holds (since when it is on the first).
 
-    Pages are sent by a thread of this process, so that the pool never blocks on a busy worker's pipe
-    (a page larger than the pipe's buffer waits there until the worker reads it).
+    Large pages are sent by a thread of this process, so that the pool never blocks on a busy worker's
+    pipe (a page larger than the pipe's buffer waits there until the worker reads it); a small message
+    is written directly when the thread has nothing left to send (so that messages keep their order).
     """
 
     def __init__(self, context: Any, spec: dict[str, Any], options: Options) -> None:
@@ -113,6 +145,8 @@ class _Worker:
         self.since = 0.0
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._sender = threading.Thread(target=self._send_all, name="storyline-sender", daemon=True)
+        self._handed = 0  # messages given to the sender thread (counted by this thread only)
+        self._written = 0  # messages the sender thread has written (counted by it only)
 
     def _send_all(self) -> None:
         while True:
@@ -120,9 +154,19 @@ class _Worker:
             if message is _QUIT:
                 return
             try:
-                self.conn.send(message)
+                self.conn.send_bytes(message)
             except (OSError, ValueError):  # the worker is gone: the pool sees its pipe close
                 return
+            self._written += 1
+
+    def _deliver(self, message: Any) -> None:
+        data = _dumps(message)
+        if len(data) <= INLINE_BYTES and self._handed == self._written:
+            with contextlib.suppress(OSError, ValueError):  # the worker is gone: the pool sees its pipe close
+                self.conn.send_bytes(data)
+            return
+        self._handed += 1
+        self._outbox.put(data)
 
     def ready(self) -> None:
         """Wait until the worker has built its model; raise ``PoolError`` if it dies or hangs first."""
@@ -139,7 +183,7 @@ class _Worker:
         if not self.pending:
             self.since = time.monotonic()
         self.pending.append((index, item))
-        self._outbox.put((index, item))
+        self._deliver((index, item))
 
     def received(self) -> tuple[int, PageInput]:
         """Drop the first page held (its result came); the next one started now."""
@@ -150,7 +194,7 @@ class _Worker:
     def stop(self, kill: bool = False) -> int | None:
         """End the process (politely unless ``kill``) and return its exit code."""
         if not kill and self._sender.is_alive():
-            self._outbox.put(None)  # the worker's signal to stop, after the pages before it
+            self._deliver(None)  # the worker's signal to stop, after the pages before it
             self.process.join(2.0)
         if self.process.is_alive():
             self.process.kill()
@@ -251,21 +295,21 @@ class PagePool:
         wait_for = None
         if self.timeout:
             wait_for = max(0.0, min(worker.since for worker in busy) + self.timeout - time.monotonic())
-        for conn in wait([worker.conn for worker in busy], wait_for):
+        for conn in _readable([worker.conn for worker in busy], wait_for):
             worker = next(w for w in busy if w.conn is conn)
             try:
-                index, result = worker.conn.recv()
+                index, values = worker.conn.recv()
             except (EOFError, OSError):
                 worker.process.join(1.0)  # it is dying: let it finish, to tell how
                 message = f"worker process died on this page (exit code {worker.process.exitcode})"
-                self._replace(worker, error_result(worker.pending[0][1], message), ready)
+                self._replace(worker, error_result(resolve(worker.pending[0][1]), message), ready)
                 continue
             done, _ = worker.received()
             assert done == index, "a worker answered out of order"
-            ready[index] = result
+            ready[index] = PageResult(*values)
         if self.timeout:
             now = time.monotonic()
             for worker in busy:
                 if worker in self.workers and worker.pending and now - worker.since >= self.timeout:
-                    item = worker.pending[0][1]
+                    item = resolve(worker.pending[0][1])
                     self._replace(worker, error_result(item, timeout_message(self.timeout)), ready)

@@ -22,7 +22,7 @@ from storyline.classifier.model import ScoredLine, StoryModel
 from storyline.classifier.page import Page
 from storyline.classifier.reading import ReadError, sniff_kind
 from storyline.classifier.segment import segment
-from storyline.classifier.sources import PageInput, load_content
+from storyline.classifier.sources import PageInput, load_content, resolve
 
 #: Largest page read by default (10 MiB): a 40 MB page would take some 20 s and 2 to 5 GB. Real pages
 #: stay far below it (the largest of the shared data sets: 5.3 MB).
@@ -155,6 +155,7 @@ def _predict(model: StoryModel, item: PageInput, options: Options) -> PageResult
 def predict_page(model: StoryModel, item: PageInput, options: Options | None = None) -> PageResult:
     """The result of one input; every failure, a bug included, becomes an error result."""
     options = options or Options()
+    item = resolve(item)  # a deferred JSONL record is parsed here, in the process that predicts it
     if item.error is not None:
         return error_result(item, item.error)
     try:

@@ -6,9 +6,11 @@ from) or the one-line reason it could not be read, so a batch never drops a page
 
 Everything streams. A folder is walked lazily, a JSONL or WARC file is read record by record, and a page
 file is only *named* here (``PageInput.path``): the process that predicts it reads and decodes it, so
-that reading runs in parallel and the main process holds only the pages in flight. Inputs are expanded
-in two steps, ``iter_units`` (paths, cheap: what a Dask client sends to its workers) and ``expand_unit``
-(the pages of a JSONL or WARC container, read where the unit is processed).
+that reading runs in parallel and the main process holds only the pages in flight. Likewise, with
+``defer`` (the command line's batches), a JSONL record is only delimited here (its offset in the file, or
+its line if the file is compressed or piped) and parsed by the process that predicts it (``resolve``).
+Inputs are expanded in two steps, ``iter_units`` (paths, cheap: what a Dask client sends to its
+workers) and ``expand_unit`` (the pages of a JSONL or WARC container, read where the unit is processed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -53,6 +56,9 @@ class PageInput:
     """The page's URL where the input gives one (WARC-Target-URI, a JSONL record's ``url``)."""
     charset: str | None = None
     """The charset the HTTP response declared (WARC), tried before the page's own declaration."""
+    record: bytes | tuple[int, int] | None = None
+    """A JSONL record read but not parsed yet (``defer``): its line, or its ``(offset, size)`` in the
+    file ``path``. ``source`` is then its ``FILE:LINE`` and ``name`` its container's; ``resolve`` parses it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +194,11 @@ def read_input_list(path: str) -> Iterator[str]:
 
 
 def iter_units(
-    inputs: Iterable[str], kind: str | None = None, max_bytes: int | None = None, input_lists: Iterable[str] = ()
+    inputs: Iterable[str],
+    kind: str | None = None,
+    max_bytes: int | None = None,
+    input_lists: Iterable[str] = (),
+    defer: bool = False,
 ) -> Iterator[Unit]:
     """The units of the given inputs, in order: the items given, then those of each input list.
 
@@ -197,7 +207,7 @@ def iter_units(
     """
     for item in _all_items(inputs, input_lists):
         if item == "-":
-            yield from stdin_inputs(kind, max_bytes)
+            yield from stdin_inputs(kind, max_bytes, defer=defer)
         else:
             yield from _item_units(item, kind)
 
@@ -209,19 +219,27 @@ def _all_items(inputs: Iterable[str], input_lists: Iterable[str]) -> Iterator[st
 
 
 def iter_inputs(
-    inputs: Iterable[str], kind: str | None = None, max_bytes: int | None = None, input_lists: Iterable[str] = ()
+    inputs: Iterable[str],
+    kind: str | None = None,
+    max_bytes: int | None = None,
+    input_lists: Iterable[str] = (),
+    defer: bool = False,
 ) -> Iterator[PageInput]:
-    """Every page of the given inputs, in order (see ``iter_units``), containers read record by record."""
-    for unit in iter_units(inputs, kind, max_bytes, input_lists):
-        yield from expand_unit(unit, max_bytes)
+    """Every page of the given inputs, in order (see ``iter_units``), containers read record by record.
+
+    With ``defer``, JSONL records are only delimited here and parsed where they are predicted (see
+    ``PageInput.record`` and ``resolve``): a batch's main process then hands out offsets, not pages.
+    """
+    for unit in iter_units(inputs, kind, max_bytes, input_lists, defer):
+        yield from expand_unit(unit, max_bytes, defer)
 
 
-def expand_unit(unit: Unit, max_bytes: int | None = None) -> Iterator[PageInput]:
+def expand_unit(unit: Unit, max_bytes: int | None = None, defer: bool = False) -> Iterator[PageInput]:
     """The pages of a unit: itself for a page, or the records of a JSONL or WARC container."""
     if isinstance(unit, PageInput):
         yield unit
     elif unit.format == "jsonl":
-        yield from _jsonl_file(unit, max_bytes)
+        yield from _jsonl_file(unit, max_bytes, defer)
     else:
         from storyline.classifier.warc import warc_inputs
 
@@ -263,34 +281,53 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | Non
             yield line
 
 
+def _line_limit(max_bytes: int | None) -> int | None:
+    return None if max_bytes is None else _JSON_GROWTH * max_bytes + 65536
+
+
+def _oversized(where: str, number: int, origin: str, container: str, max_bytes: int | None) -> PageInput:
+    message = f"line {number} of {origin} is larger than {max_bytes} bytes"
+    return PageInput(where, error=message, name=f"{container}/{safe_name(where)}")
+
+
+def _parse_record(raw: bytes, where: str, number: int, origin: str, container: str, kind: str | None) -> PageInput:
+    """The page of one JSONL line (a blank line excluded): its record's, or an error if it is not JSON."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        return PageInput(
+            where,
+            error=f"line {number} of {origin} is not JSON ({error})",
+            name=f"{container}/{safe_name(where)}",
+        )
+    return record_input(record, where, container, kind)
+
+
 def jsonl_records(
-    stream: IO[bytes], origin: str, container: str, kind: str | None, max_bytes: int | None
+    stream: IO[bytes],
+    origin: str,
+    container: str,
+    kind: str | None,
+    max_bytes: int | None,
+    defer: bool = False,
 ) -> Iterator[PageInput]:
-    """The pages of a JSONL stream, one per non-blank line; a broken line is an error record."""
-    limit = None if max_bytes is None else _JSON_GROWTH * max_bytes + 65536
+    """The pages of a JSONL stream, one per non-blank line; a broken line is an error record.
+
+    With ``defer`` a line is yielded unparsed (``PageInput.record``), for ``resolve`` to parse later.
+    """
+    limit = _line_limit(max_bytes)
     number = 0
     try:
         for number, raw in enumerate(_bounded_lines(stream, limit), 1):
             where = f"{origin}:{number}"
             if raw is None:
-                yield PageInput(
-                    where,
-                    error=f"line {number} of {origin} is larger than {max_bytes} bytes",
-                    name=f"{container}/{safe_name(where)}",
-                )
+                yield _oversized(where, number, origin, container, max_bytes)
+            elif not raw.strip():
                 continue
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except ValueError as error:
-                yield PageInput(
-                    where,
-                    error=f"line {number} of {origin} is not JSON ({error})",
-                    name=f"{container}/{safe_name(where)}",
-                )
-                continue
-            yield record_input(record, where, container, kind)
+            elif defer:
+                yield PageInput(where, kind=kind, name=container, record=raw)
+            else:
+                yield _parse_record(raw, where, number, origin, container, kind)
     except (OSError, EOFError, zlib.error) as error:
         yield PageInput(origin, error=f"{origin}: unreadable after line {number} ({error})", name=container)
 
@@ -304,14 +341,95 @@ def _open_binary(path: str) -> IO[bytes]:
     return stream
 
 
-def _jsonl_file(unit: Container, max_bytes: int | None) -> Iterator[PageInput]:
+def _jsonl_file(unit: Container, max_bytes: int | None, defer: bool = False) -> Iterator[PageInput]:
     try:
         stream = _open_binary(unit.path)
     except OSError as error:
         yield PageInput(unit.shown, error=f"{unit.shown}: {error.strerror or error}", name=unit.name)
         return
     with stream:
-        yield from jsonl_records(stream, unit.shown, unit.name, unit.kind, max_bytes)
+        if defer and isinstance(stream, io.BufferedReader) and _regular(stream):
+            yield from _spans(stream, unit, max_bytes)
+        else:
+            yield from jsonl_records(stream, unit.shown, unit.name, unit.kind, max_bytes, defer)
+
+
+_BLANK = frozenset(b" \t\n\r\x0b\x0c")
+#: Bytes read at once when looking for a JSONL file's line ends.
+_BLOCK = 1 << 20
+
+
+def _regular(stream: IO[bytes]) -> bool:
+    """Whether a stream is a regular file, which another process can open and read at an offset."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _spans(stream: IO[bytes], unit: Container, max_bytes: int | None) -> Iterator[PageInput]:
+    """The records of an uncompressed JSONL file as ``(offset, size)`` spans, numbered and checked as
+    ``jsonl_records`` does (blank lines skipped, overlong ones error records), without keeping a line."""
+    origin, container, limit = unit.shown, unit.name, _line_limit(max_bytes)
+    number = start = base = 0  # start: the offset of the current line; base: that of the block
+    blank = True  # the current line holds only whitespace so far
+
+    def span(stop: int, newline: bool) -> PageInput | None:
+        where = f"{origin}:{number}"
+        if limit is not None and stop - start - newline > limit:
+            return _oversized(where, number, origin, container, max_bytes)
+        if blank:
+            return None
+        return PageInput(where, kind=unit.kind, path=unit.path, name=container, record=(start, stop - start))
+
+    try:
+        while block := stream.read(_BLOCK):
+            at = 0
+            while at < len(block):
+                end = block.find(b"\n", at)
+                stop = len(block) if end < 0 else end + 1
+                if blank and (block[at] not in _BLANK or block[at:stop].strip()):
+                    blank = False
+                if end < 0:
+                    break  # the line goes on in the next block
+                number += 1
+                item = span(base + stop, True)
+                if item is not None:
+                    yield item
+                start, blank, at = base + stop, True, stop
+            base += len(block)
+        if start < base:  # a last line without a newline
+            number += 1
+            item = span(base, False)
+            if item is not None:
+                yield item
+    except OSError as error:
+        yield PageInput(origin, error=f"{origin}: unreadable after line {number} ({error})", name=container)
+
+
+def resolve(item: PageInput) -> PageInput:
+    """The page of a deferred JSONL record (``PageInput.record``), read and parsed here; else ``item``."""
+    if item.record is None:
+        return item
+    where, container = item.source, item.name or ""
+    origin, _, line = where.rpartition(":")
+    number = int(line)
+    raw = item.record
+    if not isinstance(raw, bytes):
+        offset, size = raw
+        try:
+            with open(item.path or "", "rb") as stream:
+                stream.seek(offset)
+                raw = stream.read(size)
+        except OSError as error:
+            raw = b""
+            problem = f"{error.strerror or error}"
+        else:
+            problem = "the file changed while it was read"
+        if len(raw) != size:
+            message = f"line {number} of {origin} is unreadable ({problem})"
+            return PageInput(where, error=message, name=f"{container}/{safe_name(where)}")
+    return _parse_record(raw, where, number, origin, container, item.kind)
 
 
 # --- standard input ------------------------------------------------------------------------------------
@@ -355,7 +473,7 @@ def _looks_like_jsonl(head: bytes) -> bool:
 
 
 def stdin_inputs(
-    kind: str | None = None, max_bytes: int | None = None, stream: IO[bytes] | None = None
+    kind: str | None = None, max_bytes: int | None = None, stream: IO[bytes] | None = None, defer: bool = False
 ) -> Iterator[PageInput]:
     """The pages on standard input: one page, a JSONL stream of records, or a WARC archive (any gzipped)."""
     source: IO[bytes] = stream if stream is not None else sys.stdin.buffer
@@ -374,7 +492,7 @@ def stdin_inputs(
 
         yield from warc_inputs(whole, "-", "stdin", kind, max_bytes)
     elif _looks_like_jsonl(head):
-        yield from jsonl_records(whole, "-", "stdin", kind, max_bytes)
+        yield from jsonl_records(whole, "-", "stdin", kind, max_bytes, defer)
     else:
         try:
             data = whole.read() if max_bytes is None else whole.read(max_bytes + 1)
