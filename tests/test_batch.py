@@ -12,17 +12,8 @@ from pathlib import Path
 
 import pytest
 from batch_inputs import TEXT_PAGE, write_jsonl, write_tree, write_warc
-from click.testing import CliRunner
+from cli_run import run
 from pagegen import make_page
-
-from storyline.cli import main
-
-
-def run(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def records(text: str) -> list[dict]:

@@ -5,22 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from storyline.cli import main
+from cli_run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
 SHARED_EXAMPLE = ROOT.parent / "shared" / "examples" / "news-page.txt"
 QUICK_TRAIN = ("--C", "1", "--class-weight", "none", "--jobs", "1")
 """Training options that keep the synthetic-data tests fast: one setting, no search, one process."""
-
-
-def run(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_predict_text_of_one_page() -> None:

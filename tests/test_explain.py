@@ -9,23 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_run import run
 
 import storyline
 from storyline.classifier.explain import describe, explain_page
 from storyline.classifier.model import Head, StoryModel, load_model
 from storyline.classifier.segment import segment
-from storyline.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _check_sums(model: StoryModel, page_text: str, kind: str | None = None) -> None:

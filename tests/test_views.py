@@ -8,23 +8,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_run import run
 
 from storyline.classifier.model import load_model
 from storyline.classifier.page import Line
 from storyline.classifier.page_view import render_page_view, script_json
 from storyline.classifier.segment import segment
-from storyline.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 class _Doc(HTMLParser):
