@@ -304,17 +304,17 @@ def _in_split(page: Any, split: str | None) -> bool:
 
 
 def _datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str, list[Any]]]:
-    from storyline.training.datasets import DatasetError, dataset_name, read_pages
+    from storyline.training.datasets import DatasetError
 
     out = []
-    for path in paths:
+    for path, (name, pages) in zip(paths, _lazy_datasets(paths, split), strict=True):
         try:
-            pages = [p for p in read_pages(path) if _in_split(p, split)]
+            items = list(pages)
         except DatasetError as error:
             raise _fail(str(error)) from None
-        if not pages:
+        if not items:
             raise _fail(f"{path}: no labelled pages" + (f" in split {split!r}" if split else ""))
-        out.append((dataset_name(Path(path)), pages))
+        out.append((name, items))
     return out
 
 

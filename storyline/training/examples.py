@@ -100,12 +100,17 @@ class PageExamples:
         return self.labelled is None
 
 
+def _has_labels(item: LabelledPage) -> bool:
+    """A gold text, snippets or marked lines: something to learn from (a page without is not parsed)."""
+    return item.gold is not None or bool(item.with_snippets or item.without_snippets) or item.lines is not None
+
+
 def page_examples(
     item: LabelledPage, kind: str, featurizer: LineFeaturizer, page: Page | None = None
 ) -> PageExamples | None:
     """Rows of one page (segmented as ``kind``, or ``page`` when given), or None when it has no labels or
     no lines."""
-    if item.gold is None and not (item.with_snippets or item.without_snippets) and item.lines is None:
+    if not _has_labels(item):
         return None
     if page is None:
         page = as_kind(item, kind)
@@ -145,7 +150,7 @@ def _batch(
 ) -> list[dict[str, PageExamples | None]]:
     out = []
     for item in items:
-        if item.gold is None and not (item.with_snippets or item.without_snippets) and item.lines is None:
+        if not _has_labels(item):
             out.append(dict.fromkeys(featurizers))
             continue
         pages = as_kinds(item, tuple(featurizers))
