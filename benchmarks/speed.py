@@ -3,7 +3,8 @@
 1. Single process, one run with interleaved rounds: the pages/s of ``storyline.load_model().extract(html)``
    and of each peer (resiliparse ``main_content=True``, trafilatura, jusText, readability-lxml,
    boilerpy3, and the selectolax parser alone: the floor) on a fixed sample of shared pages from mixed
-   sets. Each round walks the sample in chunks and times every tool on each chunk in a rotating order,
+   sets, and ``python-walk``: the least any segmenter written in Python must do (parse, then step
+   through every node reading each element's tag and attributes and each text node's text). Each round walks the sample in chunks and times every tool on each chunk in a rotating order,
    so that a change in the machine's load hits every tool alike; the medians over rounds are reported,
    with the ratios storyline / peer.
 2. ``import storyline`` and default-model load time, each in fresh processes (median of several).
@@ -88,12 +89,50 @@ def load_sample(total: int, root: Path) -> list[tuple[str, str]]:
 # --- single-process speed ------------------------------------------------------------------------------
 
 
+def python_walk(html: str) -> int:
+    """The least a segmenter written in Python must do: parse, then visit every node once, reading each
+    element's tag and attributes and each text node's text. No line is built and nothing is judged, so
+    its pages/s bound any Python-level pass over lexbor's DOM from above."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    root = tree.body or tree.root
+    if root is None:
+        return 0
+    top, visited = root.mem_id, 0
+    node = root.first_child
+    while node is not None:
+        visited += 1
+        if node.is_text_node:
+            node.text_content
+        elif node.is_element_node:
+            node.tag
+            node.attributes
+        child = node.first_child
+        if child is not None:
+            node = child
+            continue
+        while node is not None:
+            sibling = node.next
+            if sibling is not None:
+                node = sibling
+                break
+            node = node.parent
+            if node is not None and node.mem_id == top:
+                node = None
+    return visited
+
+
+#: Tools timed on the raw HTML string, as storyline is (the peers get their usual input plumbing).
+RAW_INPUT = ("storyline", "python-walk")
+
+
 def tools(peers: list[str]) -> dict[str, Callable[[str], Any]]:
-    """Tool name -> ``extract(html)``: storyline first, then the installed peers' raw calls."""
+    """Tool name -> ``extract(html)``: storyline first, the Python walk floor, then the installed peers."""
     import storyline
 
     model = storyline.load_model()
-    out: dict[str, Callable[[str], Any]] = {"storyline": model.extract}
+    out: dict[str, Callable[[str], Any]] = {"storyline": model.extract, "python-walk": python_walk}
     installed = peer_versions()
     for name in peers:
         if name in installed:
@@ -120,7 +159,7 @@ def interleaved_rounds(
     prepared = [_prepare(html) for html in raw]  # the peers' input plumbing, done outside the clock
     names = list(extractors)
     for name in names:  # warm-up: imports, caches, lazily built stoplists
-        _time_chunk(extractors[name], (raw if name == "storyline" else prepared)[:5])
+        _time_chunk(extractors[name], (raw if name in RAW_INPUT else prepared)[:5])
     per_round: dict[str, list[float]] = {name: [] for name in names}
     errors: dict[str, int] = dict.fromkeys(names, 0)
     for number in range(rounds):
@@ -128,7 +167,7 @@ def interleaved_rounds(
         for index, start in enumerate(range(0, len(raw), CHUNK)):
             shift = (index + number) % len(names)
             for name in names[shift:] + names[:shift]:
-                pages = (raw if name == "storyline" else prepared)[start : start + CHUNK]
+                pages = (raw if name in RAW_INPUT else prepared)[start : start + CHUNK]
                 seconds, failed = _time_chunk(extractors[name], pages)
                 spent[name] += seconds
                 errors[name] += failed
