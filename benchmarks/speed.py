@@ -4,7 +4,8 @@
    and of each peer (resiliparse ``main_content=True``, trafilatura, jusText, readability-lxml,
    boilerpy3, and the selectolax parser alone: the floor) on a fixed sample of shared pages from mixed
    sets, and ``python-walk``: the least any segmenter written in Python must do (parse, then step
-   through every node reading each element's tag and attributes and each text node's text). Each round walks the sample in chunks and times every tool on each chunk in a rotating order,
+   through every node reading each element's tag and attributes and each text node's text). Each
+   round walks the sample in chunks and times every tool on each chunk in a rotating order,
    so that a change in the machine's load hits every tool alike; the medians over rounds are reported,
    with the ratios storyline / peer.
 2. ``import storyline`` and default-model load time, each in fresh processes (median of several).
@@ -99,15 +100,14 @@ def python_walk(html: str) -> int:
     root = tree.body or tree.root
     if root is None:
         return 0
-    top, visited = root.mem_id, 0
+    top, visited, read = root.mem_id, 0, []
     node = root.first_child
     while node is not None:
         visited += 1
         if node.is_text_node:
-            node.text_content
+            read.append(node.text_content)
         elif node.is_element_node:
-            node.tag
-            node.attributes
+            read.append((node.tag, node.attributes))
         child = node.first_child
         if child is not None:
             node = child
@@ -120,7 +120,7 @@ def python_walk(html: str) -> int:
             node = node.parent
             if node is not None and node.mem_id == top:
                 node = None
-    return visited
+    return visited + len(read)
 
 
 #: Tools timed on the raw HTML string, as storyline is (the peers get their usual input plumbing).

@@ -89,14 +89,14 @@ def complete_lines(path: Path) -> list[dict[str, str]]:
 
 
 def resume_and_check(pages: Path, out: Path, sources: list[str], env: dict[str, str], done_before: int) -> None:
-    """``--resume`` completes the output: every source exactly once, in input order, all of them stories."""
+    """``--resume`` completes the output: every source exactly once, in input order, each with its story sentence."""
     run = storyline(["predict", str(pages), "--format", "jsonl", "-o", str(out), "--resume"], env)
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 0, stderr
     assert "Traceback" not in stderr
     final = records(out)
     assert [r["source"] for r in final] == sources
-    assert all("text" in r and "Page" in r["text"] for r in final), [r for r in final if "error" in r]
+    assert all("text" in r and "harbour road" in r["text"] for r in final), [r for r in final if "error" in r]
     assert f"{done_before} already done" in stderr if done_before else "already done" not in stderr
     assert not list(out.parent.glob(".*partial*")), "no temporary file is left once complete"
 

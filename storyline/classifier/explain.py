@@ -178,6 +178,13 @@ _POSITION = {
     "dense_offset": "offset from the page's densest prose",
     "dense_distance": "distance from the page's densest prose (log lines)",
     "in_main_span": "inside the span of dense prose",
+    "after_comment_heading": 'below a comment-section heading ("12 Comments")',
+}
+_COMMENTS = {
+    "comment_zone": "inside a comment-marked block (class/id)",
+    "comment_zone_prose_share": "share of the page's prose in comment-marked blocks",
+    "comment_zone_minor": "comment-marked, where comments are a minor part of the page's prose",
+    "comment_zone_other_prose": "comment-marked, with prose (log words) outside the comments",
 }
 _TAGS = {name: "/".join(f"<{t}>" for t in tags) for name, tags in TAG_GROUPS}
 _FLAGS = {name: "/".join(f"<{t}>" for t in tags) for name, tags in ANCESTOR_FLAGS}
@@ -220,6 +227,8 @@ def describe(name: str) -> str:
         return _POSITION[name]
     if name in _SEQUENCE:
         return _SEQUENCE[name]
+    if name in _COMMENTS:
+        return _COMMENTS[name]
     if name.startswith("tag_") and name[4:] in _TAGS:
         return f"its block is {_TAGS[name[4:]]}"
     if name.startswith("in_") and name[3:] in _FLAGS:

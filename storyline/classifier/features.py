@@ -19,7 +19,7 @@ import numpy as np
 
 from storyline.classifier.page import Line, Page
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -71,6 +71,19 @@ MARKERS = tuple(
     doc docs documentation markdown prose rich""".split()
 )
 _MARKER_INDEX = {m: i for i, m in enumerate(MARKERS)}
+
+#: class/id tokens of a reader-comment section (besides every token starting with ``comment``).
+COMMENT_MARKERS = frozenset(
+    "reply replies respond disqus dsq discussion discussions talkback kommentar kommentare".split()
+)
+# A short line that opens a comment section: "12 Comments", "Leave a Reply", "Kommentare (3)".
+_COMMENT_HEADING = re.compile(
+    r"^\W*(?:\d+\s+)?(?:comments?|responses?|replies|reader comments|leave a (?:reply|comment)|post a comment|"
+    r"add (?:a |your )?comment|join the (?:discussion|conversation)|discussion|what do you think\??|"
+    r"\d+ thoughts? on .*|kommentare?|commentaires?|comentarios?|commenti|reacties|komentarze|"
+    r"комментарии|评论|留言|コメント)(?:\s*[(\[]?\d+[)\]]?)?\s*[:.]?\W*$",
+    re.IGNORECASE,
+)
 
 TAG_GROUPS = (
     ("h1", ("h1",)),
@@ -155,18 +168,24 @@ POSITION_FEATURES = (
     "dense_offset",
     "dense_distance",
     "in_main_span",
+    "after_comment_heading",
 )
 BOX_LEVELS = (1, 2, 3, 4)
 """Containers judged for each line: its own block (1), the block around that (2), and so on."""
 CONTAINER_FEATURES = tuple(
     f"box{k}_{name}" for k in BOX_LEVELS for name in ("prose_share", "link_density", "log_lines")
 ) + ("in_main_box50", "in_main_box80", "before_main_box", "after_main_box")
+COMMENT_FEATURES = ("comment_zone", "comment_zone_prose_share", "comment_zone_minor", "comment_zone_other_prose")
+"""Reader comments: kept by some gold standards (forums, CleanEval) and dropped by others (news pages).
+Whether a comment-marked line is the page's main text or an appendix to an article elsewhere is told by
+how much of the page's prose sits in comment-marked containers."""
 DROPPABLE = ("paragraph", "position", "containers")
 MARKUP_FEATURES = (
     tuple(f"tag_{name}" for name, _ in TAG_GROUPS)
     + tuple(f"in_{name}" for name, _ in ANCESTOR_FLAGS)
     + ("log_depth", "title_overlap")
     + tuple(f"marker_{m}" for m in MARKERS)
+    + COMMENT_FEATURES
     + CONTAINER_FEATURES
 )
 # Neighbour features: these base features of lines before and after, and window means.
@@ -491,7 +510,7 @@ def text_matrix(texts: Sequence[str], link_chars: Sequence[int]) -> np.ndarray:
 def _markup_row(
     tag: str, ancestors: tuple[str, ...], markers: frozenset[str], title_words: set[str], text: str
 ) -> list[float]:
-    row = [0.0] * (len(MARKUP_FEATURES) - len(CONTAINER_FEATURES))
+    row = [0.0] * (len(MARKUP_FEATURES) - len(CONTAINER_FEATURES) - len(COMMENT_FEATURES))
     index = _TAG_INDEX.get(tag)
     if index is not None:
         row[index] = 1.0
@@ -616,6 +635,42 @@ def _container_features(boxes: Containers, words: np.ndarray, links: np.ndarray,
     cols.append((index < in_main.min()).astype(np.float64) if len(in_main) else np.zeros(n))
     cols.append((index > in_main.max()).astype(np.float64) if len(in_main) else np.zeros(n))
     return np.column_stack(cols)
+
+
+def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int) -> np.ndarray:
+    """1.0 from the first comment-section heading ("12 Comments", "Leave a Reply") at or below the page's
+    densest prose on: the reader comments that follow an article. A heading above the prose (a menu's
+    "Comments" link) does not count."""
+    out = np.zeros(len(texts))
+    for i in np.nonzero(chars[centre:] <= 60)[0].tolist():
+        if _COMMENT_HEADING.match(texts[centre + i]):
+            out[centre + i :] = 1.0
+            break
+    return out
+
+
+def _is_comment_zone(markers: frozenset[str]) -> bool:
+    return any(m.startswith("comment") or m in COMMENT_MARKERS for m in markers)
+
+
+def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:
+    """``COMMENT_FEATURES``: whether a line sits in a comment-marked container, the share of the page's
+    prose that does, and the two crossed (a comment zone that is a minor part of the page's prose is an
+    article's comments; one holding most of it is a forum thread)."""
+    zones: dict[frozenset[str], bool] = {}
+    zone = np.zeros(len(lines))
+    for i, line in enumerate(lines):
+        hit = zones.get(line.markers)
+        if hit is None:
+            hit = zones[line.markers] = _is_comment_zone(line.markers)
+        if hit:
+            zone[i] = 1.0
+    total = prose.sum()
+    inside = float((prose * zone).sum())
+    share = inside / total if total > 0 else float(zone.mean())
+    # An article above its comments has prose of its own outside them; a forum thread has little.
+    other = math.log1p(total - inside)
+    return np.column_stack([zone, np.full(len(lines), share), zone * (1.0 - share), zone * other])
 
 
 def _shift(values: np.ndarray, offset: int) -> np.ndarray:
@@ -767,6 +822,7 @@ class LineFeaturizer:
                 (index - centre) / max(n, 1),
                 np.log1p(np.abs(index - centre)),
                 ((index >= heavy.min()) & (index <= heavy.max())).astype(np.float64),
+                _after_comment_heading(texts, chars, centre),
             ]
         )
         parts = [text]
@@ -779,6 +835,7 @@ class LineFeaturizer:
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
             parts.append(_markup_matrix(lines, title_words))
+            parts.append(_comment_features(lines, prose))
             if "containers" not in self.drop:
                 boxes = Containers([l.blocks or (0,) for l in lines])
                 parts.append(_container_features(boxes, words, link_words, prose))

@@ -189,19 +189,27 @@ def _page_texts(pages: Sequence[PageExamples], probs: np.ndarray, cut: float) ->
 
 CUTS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 """Thresholds tried when choosing the model's: F1 is flat near its best, targets need a finer grid."""
+F1_TIE = 0.001
+"""Out-of-fold F1s this close are a tie: the curve is flat over a range of thresholds near its best, and
+which point of that plateau scores highest is noise. The threshold is the middle of the plateau."""
 
 
 def threshold_curve(
     pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]
 ) -> dict[str, dict[float, Any]]:
-    """Out-of-fold page-level shingle scores (a ``SetScore``) of each dataset at each candidate threshold."""
-    names = sorted({p.dataset for p in pages})
+    """Out-of-fold scores of each dataset at each candidate threshold: page-level shingle scores (a
+    ``SetScore``) where pages have a full gold, a ``SnippetLineScore`` where they have only snippets."""
     by_cut: dict[float, list[Any]] = {float(cut): [] for cut in CUTS}
+    partial: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # set -> (probs, labels) of labelled lines
     start = 0
     for page, gold in zip(pages, golds, strict=True):
         n = len(page.labels)
         p = probs[start : start + n]
         start += n
+        if not page.full_gold:
+            assert page.labelled is not None
+            partial.setdefault(page.dataset, []).append((p[page.labelled], page.labels[page.labelled]))
+            continue
         shingler = PageShingler(page.texts, gold)
         seen: dict[bytes, Any] = {}  # neighbouring thresholds often keep the same lines: score each set once
         for cut in by_cut:
@@ -210,11 +218,39 @@ def threshold_curve(
             if key not in seen:
                 seen[key] = shingler.score(keep)
             by_cut[cut].append(seen[key])
-    curve: dict[str, dict[float, Any]] = {name: {} for name in names}
+    full_pages = [page for page in pages if page.full_gold]
+    full_names = sorted({page.dataset for page in full_pages})
+    curve: dict[str, dict[float, Any]] = {name: {} for name in full_names}
     for cut, scores in by_cut.items():
-        for name in names:
-            curve[name][cut] = aggregate(s for s, p in zip(scores, pages, strict=True) if p.dataset == name)
+        for name in full_names:
+            curve[name][cut] = aggregate(s for s, pg in zip(scores, full_pages, strict=True) if pg.dataset == name)
+    for name, parts in sorted(partial.items()):
+        scores_of = np.concatenate([part[0] for part in parts])
+        story = np.concatenate([part[1] for part in parts]).astype(bool)
+        label = f"{name} (snippets)" if name in curve else name
+        curve[label] = {cut: SnippetLineScore.of(scores_of >= cut, story) for cut in by_cut}
     return curve
+
+
+@dataclass(frozen=True)
+class SnippetLineScore:
+    """A snippet-labelled set's score at a threshold, from its labelled lines: the share of the lines
+    holding a must-have snippet that are kept (``recall``: the snippets found) and of those holding a
+    must-not snippet that are dropped (``precision``: the snippets absent), as the snippet metric counts."""
+
+    precision: float
+    recall: float
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @classmethod
+    def of(cls, keep: np.ndarray, story: np.ndarray) -> SnippetLineScore:
+        found = float(keep[story].mean()) if story.any() else 0.0
+        absent = float((~keep[~story]).mean()) if (~story).any() else 0.0
+        return cls(absent, found)
 
 
 def choose_threshold(
@@ -227,7 +263,8 @@ def choose_threshold(
     """The threshold, and its score, from the out-of-fold page-level shingle scores averaged over datasets.
 
     Each training set counts the same, whatever its size, so the largest set's kind of page does not set
-    the threshold for all the others. By default the threshold maximises F1; with ``target_precision`` it
+    the threshold for all the others. By default the threshold maximises F1 (the middle of the thresholds
+    within ``F1_TIE`` of the best); with ``target_precision`` it
     is the lowest one whose precision reaches the target (the most recall that keeps it), with
     ``target_recall`` the highest one whose recall reaches it. A target out of reach takes the closest.
     """
@@ -245,8 +282,10 @@ def choose_threshold(
         met = [c for c in cuts if mean(c, "recall") >= target_recall]
         cut = max(met) if met else max(cuts, key=lambda c: mean(c, "recall"))
         return cut, mean(cut, "recall")
-    best = max(cuts, key=lambda c: (round(mean(c, "f1"), 4), -abs(c - 0.5)))
-    return best, mean(best, "f1")
+    best = max(mean(c, "f1") for c in cuts)
+    ties = [c for c in cuts if mean(c, "f1") >= best - F1_TIE]
+    cut = ties[len(ties) // 2]  # the middle of the plateau (of two, the higher: less chrome kept)
+    return cut, mean(cut, "f1")
 
 
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
@@ -367,13 +406,9 @@ def train_head(
         say(f"  {kind}: sequence pass: out-of-fold word-weighted F1 {before:.4f} -> {after:.4f}")
         probs = seq_oof
 
-    # 3. Threshold on out-of-fold page-level shingle F1; report the out-of-fold scores it gives.
-    full_pages = [p for p, keep in zip(pages, full, strict=True) if keep]
-    full_golds = [g for g, keep in zip(golds, full, strict=True) if keep]
-    full_rows = _rows(np.nonzero(full)[0], page_of_row)
-    threshold, _ = choose_threshold(
-        full_pages, probs[full_rows], full_golds, config.target_precision, config.target_recall
-    )
+    # 3. Threshold on out-of-fold page-level shingle F1 (snippet sets: their snippet score), each set
+    # counting the same; report the out-of-fold scores it gives.
+    threshold, _ = choose_threshold(pages, probs, golds, config.target_precision, config.target_recall)
     texts = _page_texts(pages, probs, threshold)
     report = HeadReport(
         kind=kind,
