@@ -649,8 +649,22 @@ def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int)
     return out
 
 
+class _CommentTokens(dict[str, bool]):
+    """``token -> whether it marks reader comments``, filled on demand (bounded: cleared when large)."""
+
+    def __missing__(self, token: str) -> bool:
+        if len(self) > 200_000:
+            self.clear()
+        value = self[token] = token.startswith("comment") or token in COMMENT_MARKERS
+        return value
+
+
+_comment_tokens = _CommentTokens()
+
+
 def _is_comment_zone(markers: frozenset[str]) -> bool:
-    return any(m.startswith("comment") or m in COMMENT_MARKERS for m in markers)
+    """Whether a class/id token of the line's block or its ancestors marks reader comments."""
+    return any(map(_comment_tokens.__getitem__, markers))
 
 
 def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:

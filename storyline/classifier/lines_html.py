@@ -31,15 +31,18 @@ _WS = re.compile(r"\s+")
 #: level's context copies its parent's tuples, so 20,000 nested divs would cost O(depth²) memory (gigabytes).
 #: Browsers' parsers cap the DOM depth at 512 the same way (Blink), so real pages are never affected.
 MAX_DEPTH = 512
-_MARKER_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[A-Z])")
+_MARKER_SPLIT = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
 @lru_cache(maxsize=65536)
 def marker_tokens(value: str) -> frozenset[str]:
     """Tokens of a class/id value: ``mainNav post-footer_2`` -> main, nav, post, footer, 2."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", value)
-    return frozenset(t for t in _MARKER_SPLIT.split(spaced.lower()) if t)
+    low = value.lower()
+    if low != value:  # camelCase splits where a capital follows a small letter
+        low = _CAMEL.sub(r"\1 \2", value).lower()
+    return frozenset(filter(None, _MARKER_SPLIT.split(low)))
 
 
 def _is_hidden(attrs: dict[str, str | None]) -> bool:
