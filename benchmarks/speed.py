@@ -100,14 +100,14 @@ def python_walk(html: str) -> int:
     root = tree.body or tree.root
     if root is None:
         return 0
-    top, visited, read = root.mem_id, 0, []
+    top, visited = root.mem_id, 0
     node = root.first_child
     while node is not None:
         visited += 1
         if node.is_text_node:
-            read.append(node.text_content)
+            visited += len(node.text_content or "")
         elif node.is_element_node:
-            read.append((node.tag, node.attributes))
+            visited += len(node.tag or "") + len(node.attributes)
         child = node.first_child
         if child is not None:
             node = child
@@ -120,7 +120,7 @@ def python_walk(html: str) -> int:
             node = node.parent
             if node is not None and node.mem_id == top:
                 node = None
-    return visited + len(read)
+    return visited
 
 
 #: Tools timed on the raw HTML string, as storyline is (the peers get their usual input plumbing).
