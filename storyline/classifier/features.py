@@ -669,8 +669,9 @@ def _is_comment_zone(markers: frozenset[str]) -> bool:
 
 def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:
     """``COMMENT_FEATURES``: whether a line sits in a comment-marked container, the share of the page's
-    prose that does, and the two crossed (a comment zone that is a minor part of the page's prose is an
-    article's comments; one holding most of it is a forum thread)."""
+    prose that does, and the zone crossed with the rest of the page's prose, as a share and in log words
+    (a comment zone that is a minor part of the page's prose is an article's comments; one holding most
+    of it is a forum thread)."""
     zones: dict[frozenset[str], bool] = {}
     zone = np.zeros(len(lines))
     for i, line in enumerate(lines):
