@@ -18,6 +18,12 @@ import click
 from storyline import __version__
 
 KIND = click.Choice(["html", "text"])
+MODEL_OPTION = click.option(
+    "--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline)."
+)
+PAGE_KIND_OPTION = click.option(
+    "--input-type", type=KIND, default=None, help="Read the page as HTML or as plain text (default: sniff)."
+)
 
 
 def _fail(message: str) -> click.ClickException:
@@ -132,7 +138,7 @@ def _check_predict_options(
     help="Write one NAME.txt per page here, mirroring the inputs' tree (NAME.error for a page that failed).",
 )
 @click.option("--resume", is_flag=True, help="Skip the pages whose results the output (-o or --output-dir) holds.")
-@click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
+@MODEL_OPTION
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
@@ -764,14 +770,14 @@ def _write_text(path: str, text: str) -> None:
 @main.command()
 @click.argument("page_path", metavar="PAGE")
 @click.option("-o", "--output", "output", required=True, help="The HTML file to write.")
-@click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
+@MODEL_OPTION
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
     default=None,
     help="The slider's starting threshold (default: the model's own).",
 )
-@click.option("--input-type", type=KIND, default=None, help="Read the page as HTML or as plain text (default: sniff).")
+@PAGE_KIND_OPTION
 def show(page_path: str, output: str, model_path: str | None, threshold: float | None, input_type: str | None) -> None:
     """Write a self-contained HTML view of what the model kept from PAGE, and why.
 
@@ -798,14 +804,14 @@ def show(page_path: str, output: str, model_path: str | None, threshold: float |
 @main.command()
 @click.argument("page_path", metavar="PAGE")
 @click.option("--line", "line_number", required=True, type=int, help="The line to explain (1-based, as shown by show).")
-@click.option("--model", "model_path", default=None, help="A model file (default: the model shipped inside storyline).")
+@MODEL_OPTION
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
     default=None,
     help="Threshold for the verdict (default: the model's own).",
 )
-@click.option("--input-type", type=KIND, default=None, help="Read the page as HTML or as plain text (default: sniff).")
+@PAGE_KIND_OPTION
 @click.option(
     "--top", default=12, show_default=True, type=click.IntRange(1, 1000), help="Contributions listed per stage."
 )

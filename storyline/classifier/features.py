@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 
 import numpy as np
@@ -303,17 +303,23 @@ def char_flags(codes: np.ndarray) -> np.ndarray:
     return flags
 
 
-class _StopWords(dict[str, bool]):
-    """``word -> word.lower() in STOP_WORDS``, filled on demand (bounded: cleared when it grows large)."""
+class _Memo(dict[str, bool]):
+    """``key -> predicate(key)``, filled on demand (bounded: cleared when it grows large). Pages repeat
+    their words and class names a lot; the lookups stay C-level through ``__getitem__``."""
 
-    def __missing__(self, word: str) -> bool:
+    def __init__(self, predicate: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.predicate = predicate
+
+    def __missing__(self, key: str) -> bool:
         if len(self) > 200_000:
             self.clear()
-        value = self[word] = word.lower() in STOP_WORDS
+        value = self[key] = self.predicate(key)
         return value
 
 
-_stop_words = _StopWords()
+_stop_words = _Memo(lambda word: word.lower() in STOP_WORDS)
+"""``word -> word.lower() in STOP_WORDS``."""
 
 
 _COPYRIGHT_LITERALS = ("(c)", "copyright", "all rights reserved", "privacy policy", "terms of use", "terms of service")
@@ -649,17 +655,8 @@ def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int)
     return out
 
 
-class _CommentTokens(dict[str, bool]):
-    """``token -> whether it marks reader comments``, filled on demand (bounded: cleared when large)."""
-
-    def __missing__(self, token: str) -> bool:
-        if len(self) > 200_000:
-            self.clear()
-        value = self[token] = token.startswith("comment") or token in COMMENT_MARKERS
-        return value
-
-
-_comment_tokens = _CommentTokens()
+_comment_tokens = _Memo(lambda token: token.startswith("comment") or token in COMMENT_MARKERS)
+"""``token -> whether it marks reader comments``."""
 
 
 def _is_comment_zone(markers: frozenset[str]) -> bool:
