@@ -64,3 +64,48 @@ def test_is_a_clonable_transformer() -> None:
     twin = clone(featurizer)
     assert twin.get_params() == featurizer.get_params()
     assert featurizer.transform([]).shape == (0, len(featurizer.get_feature_names_out()))
+
+
+def _prose(words: int, seed: str) -> str:
+    return " ".join(f"{seed}{i % 7} word and the other" for i in range(words // 5)) + "."
+
+
+def test_clean_main_block_finds_a_short_article_beside_a_long_sidebar() -> None:
+    article = "".join(f"<p>{_prose(30, 'story')}</p>" for _ in range(3))
+    sidebar = "".join(f"<div><p>{_prose(40, 'side')}</p></div>" for _ in range(4))
+    html = (
+        f'<html><body><div class="wrap"><div class="hentry entry">{article}</div>'
+        f'<div class="sidebar">{sidebar}</div></div></body></html>'
+    )
+    page = segment(html)
+    featurizer = LineFeaturizer()
+    X = featurizer.page_features(page)
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    story = [i for i, t in enumerate(page.texts) if t.startswith("story")]
+    side = [i for i, t in enumerate(page.texts) if t.startswith("side")]
+    # by prose mass alone the sidebar is the main block; leaving chrome-marked prose out, the article is
+    assert X[side, col["in_main_box50"]].all() and not X[story, col["in_main_box50"]].any()
+    assert X[story, col["in_clean_box50"]].all() and not X[side, col["in_clean_box50"]].any()
+    assert X[side, col["after_clean_box"]].all()
+    assert 0.2 < X[0, col["clean_prose_share"]] < 0.5
+    assert X[0, col["article_page"]] > 0 and X[0, col["forum_page"]] == 0
+
+
+def test_forum_and_article_templates_mark_comment_zones() -> None:
+    posts = "".join(
+        f'<div class="comment"><span class="username">u{i}</span><p>{_prose(30, "post")}</p></div>' for i in range(3)
+    )
+    thread = f'<html><body><div class="forum topic">{posts}</div></body></html>'
+    featurizer = LineFeaturizer()
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    page = segment(thread)
+    X = featurizer.page_features(page)
+    post = [i for i, t in enumerate(page.texts) if t.startswith("post")]
+    assert X[post, col["comment_zone"]].all()
+    assert X[post, col["comment_zone_forum_page"]].all() and not X[post, col["comment_zone_article_page"]].any()
+    # every line is comment-marked: the clean main block falls back to the plain one
+    assert (X[:, col["in_clean_box50"]] == X[:, col["in_main_box50"]]).all()
+    article = thread.replace('class="forum topic"', 'class="article"').replace("username", "author")
+    page = segment(article)
+    X = featurizer.page_features(page)
+    assert X[post, col["comment_zone_article_page"]].all() and not X[post, col["comment_zone_forum_page"]].any()

@@ -185,6 +185,10 @@ _COMMENTS = {
     "comment_zone_prose_share": "share of the page's prose in comment-marked blocks",
     "comment_zone_minor": "comment-marked, where comments are a minor part of the page's prose",
     "comment_zone_other_prose": "comment-marked, with prose (log words) outside the comments",
+    "forum_page": "the page's class/ids name forum parts (forum, topic, username, avatar...)",
+    "article_page": "the page's class/ids name article parts (article, hentry, entry, byline...)",
+    "comment_zone_forum_page": "comment-marked, on a page with forum class/ids",
+    "comment_zone_article_page": "comment-marked, on a page with article class/ids",
 }
 _TAGS = {name: "/".join(f"<{t}>" for t in tags) for name, tags in TAG_GROUPS}
 _FLAGS = {name: "/".join(f"<{t}>" for t in tags) for name, tags in ANCESTOR_FLAGS}
@@ -243,6 +247,15 @@ def describe(name: str) -> str:
         return f"inside the block holding {'half' if match[1] == '50' else '80%'} of the page's prose"
     if name in ("before_main_box", "after_main_box"):
         return f"{name.split('_')[0]} the block holding half of the page's prose"
+    if match := re.fullmatch(r"in_clean_box(50|80)", name):
+        share = "half" if match[1] == "50" else "80%"
+        return f"inside the block holding {share} of the prose outside sidebars, widgets and comments"
+    if name in ("before_clean_box", "after_clean_box"):
+        return f"{name.split('_')[0]} the block holding half of the prose outside sidebars, widgets and comments"
+    if name == "clean_prose_share":
+        return "share of the page's prose outside sidebars, widgets and comments"
+    if name == "in_clean_box50_share":
+        return "inside the block holding half of the clean prose, times the clean prose's share"
     if match := re.fullmatch(r"box(\d)_(\w+)", name):
         level, what = int(match[1]), match[2]
         if what in _CONTAINER and level in _LEVEL:

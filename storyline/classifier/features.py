@@ -19,7 +19,7 @@ import numpy as np
 
 from storyline.classifier.page import Line, Page
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -76,6 +76,10 @@ _MARKER_INDEX = {m: i for i, m in enumerate(MARKERS)}
 COMMENT_MARKERS = frozenset(
     "reply replies respond disqus dsq discussion discussions talkback kommentar kommentare".split()
 )
+#: class/id tokens of forum software (a thread's posts are the page's text) and of article templates
+#: (microformats, blog and news themes: comments below an article are not its text).
+FORUM_MARKERS = frozenset("forum forums topic postbit username avatar messages replies signature".split())
+ARTICLE_MARKERS = frozenset("article hentry entry headline story single byline news".split())
 # A short line that opens a comment section: "12 Comments", "Leave a Reply", "Kommentare (3)".
 _COMMENT_HEADING = re.compile(
     r"^\W*(?:\d+\s+)?(?:comments?|responses?|replies|reader comments|leave a (?:reply|comment)|post a comment|"
@@ -174,8 +178,28 @@ BOX_LEVELS = (1, 2, 3, 4)
 """Containers judged for each line: its own block (1), the block around that (2), and so on."""
 CONTAINER_FEATURES = tuple(
     f"box{k}_{name}" for k in BOX_LEVELS for name in ("prose_share", "link_density", "log_lines")
-) + ("in_main_box50", "in_main_box80", "before_main_box", "after_main_box")
-COMMENT_FEATURES = ("comment_zone", "comment_zone_prose_share", "comment_zone_minor", "comment_zone_other_prose")
+) + (
+    "in_main_box50",
+    "in_main_box80",
+    "before_main_box",
+    "after_main_box",
+    "in_clean_box50",
+    "in_clean_box80",
+    "before_clean_box",
+    "after_clean_box",
+    "clean_prose_share",
+    "in_clean_box50_share",
+)
+COMMENT_FEATURES = (  # the page-wide forum/article template cues tell a thread from an article's comments
+    "comment_zone",
+    "comment_zone_prose_share",
+    "comment_zone_minor",
+    "comment_zone_other_prose",
+    "forum_page",
+    "article_page",
+    "comment_zone_forum_page",
+    "comment_zone_article_page",
+)
 """Reader comments: kept by some gold standards (forums, CleanEval) and dropped by others (news pages).
 Whether a comment-marked line is the page's main text or an appendix to an article elsewhere is told by
 how much of the page's prose sits in comment-marked containers."""
@@ -614,12 +638,16 @@ class Containers:
         return int(candidates[np.argmax(self.depth[candidates])])
 
 
-def _container_features(boxes: Containers, words: np.ndarray, links: np.ndarray, prose: np.ndarray) -> np.ndarray:
+def _container_features(
+    boxes: Containers, words: np.ndarray, links: np.ndarray, prose: np.ndarray, chrome: np.ndarray
+) -> np.ndarray:
     """How much of the page's prose each line's containers hold, and whether it sits in the main one.
 
     ``words`` and ``links`` are word counts (all, in links) per line; ``prose`` is each line's prose mass.
     The main container is the deepest block holding at least half (or 80%) of the page's prose, the
     readability idea of a best candidate, given to the model as features rather than applied as a rule.
+    The clean main container is the same over the prose of lines not ``chrome`` by their markup: where
+    a sidebar or a comment thread outweighs a short article, it still finds the article.
     """
     n = boxes.n
     box_words, box_links, box_prose = boxes.total(words), boxes.total(links), boxes.total(prose)
@@ -636,11 +664,59 @@ def _container_features(boxes: Containers, words: np.ndarray, links: np.ndarray,
     for share in (0.5, 0.8):
         main = boxes.main(prose, share)
         cols.append(boxes.inside(main) if main is not None else np.zeros(n))
-    in_main = np.nonzero(cols[-2])[0]
     index = np.arange(n)
-    cols.append((index < in_main.min()).astype(np.float64) if len(in_main) else np.zeros(n))
-    cols.append((index > in_main.max()).astype(np.float64) if len(in_main) else np.zeros(n))
+
+    def around(inside: np.ndarray) -> list[np.ndarray]:
+        lines = np.nonzero(inside)[0]
+        if not len(lines):
+            return [np.zeros(n), np.zeros(n)]
+        return [(index < lines.min()).astype(np.float64), (index > lines.max()).astype(np.float64)]
+
+    cols += around(cols[-2])
+    # The same with the prose of chrome-marked lines (sidebars, widgets, comments...) left out, as
+    # readability weighs candidates by their class names, unless that leaves too little.
+    clean = prose * (1.0 - chrome)
+    clean_share = clean.sum() / total if total > 0 else 0.0
+    if clean.sum() < CLEAN_MIN_WORDS:
+        clean = prose
+    for share in (0.5, 0.8):
+        main = boxes.main(clean, share)
+        cols.append(boxes.inside(main) if main is not None else np.zeros(n))
+    cols += around(cols[-2])
+    cols += [np.full(n, clean_share), cols[-4] * clean_share]
     return np.column_stack(cols)
+
+
+#: class/id tokens of chrome containers, left out of the "clean" prose mass (besides comment tokens).
+CHROME_MARKERS = frozenset(
+    """sidebar widget widgets aside footer nav navbar navigation menu related promo sponsor sponsored ad ads
+    advert advertisement share sharing social popular recent trending breadcrumb breadcrumbs cookie banner
+    subscribe newsletter""".split()
+)
+_CHROME_TAGS = frozenset(("nav", "aside", "footer"))
+#: ... unless the line also sits in an article's container (Blogger's main post is a "widget Blog").
+STORY_MARKERS = frozenset("article entry hentry post story articlebody".split())
+#: Below this much clean prose (in words) the clean main block is the plain one: a forum thread's posts
+#: are all comment-marked, and so is every line under a page-wide "comments-open" wrapper.
+CLEAN_MIN_WORDS = 10
+
+
+def chrome_marked(lines: Sequence[Line]) -> np.ndarray:
+    """1.0 for lines in chrome by their markup: a comment class/id token, or a sidebar/widget/nav... token
+    or a nav/aside/footer ancestor without an article token (readability's negative class names)."""
+    seen: dict[tuple[frozenset[str], tuple[str, ...]], bool] = {}
+    out = np.zeros(len(lines))
+    for i, line in enumerate(lines):
+        key = (line.markers, line.ancestors)
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = any(map(_comment_tokens.__getitem__, line.markers)) or (
+                not (line.markers & STORY_MARKERS)
+                and (not CHROME_MARKERS.isdisjoint(line.markers) or not _CHROME_TAGS.isdisjoint(line.ancestors))
+            )
+        if hit:
+            out[i] = 1.0
+    return out
 
 
 def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int) -> np.ndarray:
@@ -682,7 +758,24 @@ def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:
     share = inside / total if total > 0 else float(zone.mean())
     # An article above its comments has prose of its own outside them; a forum thread has little.
     other = math.log1p(total - inside)
-    return np.column_stack([zone, np.full(len(lines), share), zone * (1.0 - share), zone * other])
+    tokens: set[str] = set()
+    for markers in zones:
+        tokens |= markers
+    forum = min(len(tokens & FORUM_MARKERS), 3) / 3.0
+    article = min(len(tokens & ARTICLE_MARKERS), 3) / 3.0
+    n = len(lines)
+    return np.column_stack(
+        [
+            zone,
+            np.full(n, share),
+            zone * (1.0 - share),
+            zone * other,
+            np.full(n, forum),
+            np.full(n, article),
+            zone * forum,
+            zone * article,
+        ]
+    )
 
 
 def _shift(values: np.ndarray, offset: int) -> np.ndarray:
@@ -850,7 +943,7 @@ class LineFeaturizer:
             parts.append(_comment_features(lines, prose))
             if "containers" not in self.drop:
                 boxes = Containers([l.blocks or (0,) for l in lines])
-                parts.append(_container_features(boxes, words, link_words, prose))
+                parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines)))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]
