@@ -55,6 +55,17 @@ def test_html_skips_invisible_content() -> None:
         assert hidden not in texts
 
 
+def test_a_script_app_shell_is_read_from_its_noscript_content() -> None:
+    # Discourse and Blogger serve the page to readers without scripts inside <noscript>
+    shell = """<html><body><header><a href="/">Forum</a></header><div id="app"></div>
+    <noscript><div class="topic"><h1>Which laptop?</h1><p>My power connector is shot, so I need a new
+    laptop for travel and some light photo work.</p><p>Any advice welcome.</p></div></noscript></body></html>"""
+    texts = [line.text for line in html_lines(shell)[0]]
+    assert texts[0] == "Forum" and "Which laptop?" in texts and "Any advice welcome." in texts
+    # a page with text of its own keeps ignoring a short noscript notice (as in HTML above)
+    assert "enable js" not in " ".join(line.text for line in html_lines(HTML)[0])
+
+
 def test_marker_tokens() -> None:
     assert marker_tokens("mainNav post-footer_2") == {"main", "nav", "post", "footer", "2"}
 

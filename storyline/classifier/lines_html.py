@@ -2,7 +2,9 @@
 
 One iterative pass over the lexbor DOM (selectolax): block-level elements and ``<br>`` end a line,
 inline elements (links, emphasis, spans) join their text into the current one. Invisible subtrees
-(scripts, styles, templates, SVG, elements marked hidden) are skipped.
+(scripts, styles, templates, SVG, elements marked hidden) are skipped, and so is ``<noscript>`` unless
+its text outweighs the rest of the page's: then the page is a script app's shell (Discourse, Blogger)
+and its ``<noscript>`` copy is what a reader without scripts sees.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _WS = re.compile(r"\s+")
 MAX_DEPTH = 512
 _MARKER_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
+_NOSCRIPT = re.compile(r"<noscript", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -136,17 +139,25 @@ def html_lines(html: str) -> tuple[list[Line], str]:
     builder = _LineBuilder()
     if root is None:
         return [], title
-    _walk(root, builder)
+    _walk(root, builder, SKIP_TAGS)
     builder.flush()
+    if _NOSCRIPT.search(html):
+        # A page that is a script app's shell (a Discourse forum) keeps its text for readers without
+        # scripts in <noscript>: when that outweighs the rest of the page's text, it is the page.
+        fallback = sum(len(node.text(deep=True, separator=" ").strip()) for node in root.css("noscript"))
+        if fallback > sum(len(line.text) for line in builder.lines):
+            builder = _LineBuilder()
+            _walk(root, builder, SKIP_TAGS - {"noscript"})
+            builder.flush()
     return builder.lines, title
 
 
-def _walk(root: LexborNode, out: _LineBuilder) -> None:
+def _walk(root: LexborNode, out: _LineBuilder, skip_tags: frozenset[str]) -> None:
     # Each frame: (tag, the context its text gets, inside a link, inside pre)
     frames: list[tuple[str, _Context, bool, bool]] = [("body", ("body", (), frozenset(), (0,)), False, False)]
     push, pop = frames.append, frames.pop
     add, flush = out.add, out.flush
-    block_tags, skip_tags = BLOCK_TAGS, SKIP_TAGS
+    block_tags = BLOCK_TAGS
     names: dict[int, str] = {}  # tag id -> tag name, within this document
     block_ids = 0
     spent = 0  # marker-set entries built (see MARKER_BUDGET)
