@@ -66,6 +66,20 @@ def test_a_script_app_shell_is_read_from_its_noscript_content() -> None:
     assert "enable js" not in " ".join(line.text for line in html_lines(HTML)[0])
 
 
+def test_an_unclosed_title_does_not_swallow_the_page() -> None:
+    # as crawled: the </title> lost, so by the HTML standard the whole document is the title's text
+    html = (
+        "<html><head><title>Gaza crossings closed - News\n<script>var a = 1;</script></head>"
+        "<body><h1>Gaza crossings closed</h1><p>Israel closed the crossings on Monday.</p>" + "<p>More.</p>" * 200
+    )
+    lines, title = html_lines(html)
+    assert title == "Gaza crossings closed - News"
+    assert [line.text for line in lines[:2]] == ["Gaza crossings closed", "Israel closed the crossings on Monday."]
+    # a long title that is only text is left alone
+    long_title = "word " * 300
+    assert html_lines(f"<title>{long_title}</title><p>body</p>")[1] == long_title.strip()
+
+
 def test_marker_tokens() -> None:
     assert marker_tokens("mainNav post-footer_2") == {"main", "nav", "post", "footer", "2"}
 

@@ -125,6 +125,23 @@ def nesting_cost(html: str) -> int:
     return int(depth[steps > 0].sum())
 
 
+#: A <title> longer than this that holds markup was never closed: its text swallowed the page.
+MAX_TITLE_CHARS = 1000
+_TITLE_START = re.compile(r"<title\b[^>]*>", re.IGNORECASE)
+_TITLE_END = re.compile(r"[<\n]")
+
+
+def _close_title(html: str) -> str | None:
+    """``html`` with its unclosed ``<title>`` closed where its first line or the next tag begins, as
+    lenient parsers (libxml2) read it; None if there is no title to close."""
+    start = _TITLE_START.search(html)
+    if start is None:
+        return None
+    end = _TITLE_END.search(html, start.end())
+    cut = end.start() if end is not None else len(html)
+    return html[:cut] + "</title>" + html[cut:]
+
+
 def html_lines(html: str) -> tuple[list[Line], str]:
     """Split an HTML document into lines; also return its ``<title>``."""
     tags = html.count("<")
@@ -135,6 +152,12 @@ def html_lines(html: str) -> tuple[list[Line], str]:
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = _WS.sub(" ", title_node.text(deep=True)).strip() if title_node is not None else ""
+    if len(title) > MAX_TITLE_CHARS and "<" in title:
+        repaired = _close_title(html)
+        if repaired is not None:
+            tree = LexborHTMLParser(repaired)
+            title_node = tree.css_first("title")
+            title = _WS.sub(" ", title_node.text(deep=True)).strip() if title_node is not None else ""
     root = tree.body or tree.root
     builder = _LineBuilder()
     if root is None:
