@@ -66,6 +66,17 @@ def test_a_script_app_shell_is_read_from_its_noscript_content() -> None:
     assert "enable js" not in " ".join(line.text for line in html_lines(HTML)[0])
 
 
+def test_text_that_scripts_reveal_is_read_when_the_page_shows_little_else() -> None:
+    story = "".join(f"<p>Sentence {i} of the story. It goes on here.</p>" for i in range(4))
+    streamed = f'<html><body><nav><a href="/">Home</a></nav><div hidden id="S:0">{story}</div></body></html>'
+    texts = [line.text for line in html_lines(streamed)[0]]
+    assert texts[0] == "Home" and "Sentence 3 of the story. It goes on here." in texts
+    # a hidden menu or dialog beside a page's own text stays hidden
+    menu = '<ul style="display:none">' + "".join(f"<li>Section {i}</li>" for i in range(50)) + "</ul>"
+    page = f"<html><body>{menu}<p>The story. It has sentences. Three of them.</p></body></html>"
+    assert [line.text for line in html_lines(page)[0]] == ["The story. It has sentences. Three of them."]
+
+
 def test_an_unclosed_title_does_not_swallow_the_page() -> None:
     # as crawled: the </title> lost, so by the HTML standard the whole document is the title's text
     html = (

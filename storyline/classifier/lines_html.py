@@ -35,7 +35,6 @@ _WS = re.compile(r"\s+")
 MAX_DEPTH = 512
 _MARKER_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
-_NOSCRIPT = re.compile(r"<noscript", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -162,25 +161,51 @@ def html_lines(html: str) -> tuple[list[Line], str]:
     builder = _LineBuilder()
     if root is None:
         return [], title
-    _walk(root, builder, SKIP_TAGS)
+    concealed: list[LexborNode] = []
+    _walk(root, builder, concealed)
     builder.flush()
-    if _NOSCRIPT.search(html):
-        # A page that is a script app's shell (a Discourse forum) keeps its text for readers without
-        # scripts in <noscript>: when that outweighs the rest of the page's text, it is the page.
-        fallback = sum(len(node.text(deep=True, separator=" ").strip()) for node in root.css("noscript"))
-        if fallback > sum(len(line.text) for line in builder.lines):
-            builder = _LineBuilder()
-            _walk(root, builder, SKIP_TAGS - {"noscript"})
-            builder.flush()
+    if concealed and _is_shell(concealed, builder.lines):
+        builder = _LineBuilder()
+        _walk(root, builder, None)
+        builder.flush()
     return builder.lines, title
 
 
-def _walk(root: LexborNode, out: _LineBuilder, skip_tags: frozenset[str]) -> None:
+#: Hidden elements hold the page's text when they have this many times the sentences of what is shown.
+SHELL_SENTENCE_RATIO = 3
+_SENTENCE_BREAK = re.compile(r"[.!?。！？][\"'”’)]?(?:\s|$)")
+
+
+def _is_shell(concealed: list[LexborNode], lines: list[Line]) -> bool:
+    """Whether the page is a script app's shell, its text hidden from a reader without scripts: in
+    ``<noscript>`` (Discourse, Blogger: more text there than shown), or in elements that scripts reveal
+    (React's streamed ``<div hidden>``, an anti-flicker ``visibility:hidden`` wrapper: several times
+    the sentences shown; a hidden menu or dialog has text but few sentences)."""
+    shown_chars = sum(len(line.text) for line in lines)
+    shown_sentences = sum(len(_SENTENCE_BREAK.findall(line.text)) for line in lines)
+    noscript_chars = hidden_sentences = 0
+    for node in concealed:
+        text = node.text(deep=True, separator=" ")
+        if node.tag == "noscript":
+            noscript_chars += len(text.strip())
+            if noscript_chars > shown_chars:
+                return True
+        else:
+            hidden_sentences += len(_SENTENCE_BREAK.findall(text))
+            if hidden_sentences >= SHELL_SENTENCE_RATIO * max(shown_sentences, 1):
+                return True
+    return False
+
+
+def _walk(root: LexborNode, out: _LineBuilder, concealed: list[LexborNode] | None) -> None:
+    """Lines of ``root``'s subtree into ``out``. With a ``concealed`` list, hidden elements and
+    ``<noscript>`` are skipped and collected there; with None, they are read like the rest."""
     # Each frame: (tag, the context its text gets, inside a link, inside pre)
     frames: list[tuple[str, _Context, bool, bool]] = [("body", ("body", (), frozenset(), (0,)), False, False)]
     push, pop = frames.append, frames.pop
     add, flush = out.add, out.flush
     block_tags = BLOCK_TAGS
+    skip_tags = SKIP_TAGS if concealed is not None else SKIP_TAGS - {"noscript"}
     names: dict[int, str] = {}  # tag id -> tag name, within this document
     block_ids = 0
     spent = 0  # marker-set entries built (see MARKER_BUDGET)
@@ -205,9 +230,18 @@ def _walk(root: LexborNode, out: _LineBuilder, skip_tags: frozenset[str]) -> Non
                 add(text, in_link, context)
         elif tag == "br":
             flush(False)
+        elif tag == "noscript" and concealed is not None:
+            concealed.append(node)
         elif tag not in skip_tags and tag != _OTHER:
             attrs = node.attributes
-            if not (attrs and ("hidden" in attrs or "style" in attrs or "aria-hidden" in attrs) and _is_hidden(attrs)):
+            if (
+                concealed is not None
+                and attrs
+                and ("hidden" in attrs or "style" in attrs or "aria-hidden" in attrs)
+                and _is_hidden(attrs)
+            ):
+                concealed.append(node)
+            else:
                 _, context, in_link, in_pre = frames[-1]
                 if len(frames) <= MAX_DEPTH:
                     block, ancestors, markers, blocks = context
