@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from storyline.classifier.reading import ReadError, decode, decode_page, read_bytes, sniff_kind
+from storyline.classifier.reading import (
+    ReadError,
+    decode,
+    decode_page,
+    read_bytes,
+    sniff_kind,
+    undo_latin1_misreading,
+)
+from storyline.classifier.segment import segment
 
 TEXT = "Ça coûte 5 € — naïve café"
 
@@ -72,3 +80,26 @@ def test_framesets_are_html_and_control_characters_are_dropped() -> None:
     assert sniff_kind("<frameset><frame src=a.html></frameset>") == "html"
     assert segment("<p>a\x00b\x01c\x1f d</p>").texts == ["abc d"]
     assert segment("line\x07 one\n\nline two", kind="text").texts == ["line one", "line two"]
+
+
+def test_html_text_misread_as_latin1_is_decoded_as_it_declares() -> None:
+    # requests' response.text is ISO-8859-1 when the server names no charset
+    chinese = (
+        '<html><head><meta charset="gb2312"><title>首页</title></head>'
+        "<body><p>有道是历史始于五千年前文字的发明。</p></body></html>"
+    )
+    misread = chinese.encode("gb18030").decode("latin-1")
+    assert undo_latin1_misreading(misread) == chinese
+    assert segment(misread).texts == ["有道是历史始于五千年前文字的发明。"]
+    utf8 = '<meta charset="utf-8"><p>It’s a “quote” — café</p>'
+    assert undo_latin1_misreading(utf8.encode("utf-8").decode("latin-1")) == utf8
+
+
+def test_text_that_was_read_right_is_left_alone() -> None:
+    spanish = '<meta charset="utf-8"><title>Twitter Lite se estrena en México y otros nueve países</title>'
+    assert undo_latin1_misreading(spanish) == spanish  # latin-1 letters that are not UTF-8 bytes
+    declared_gbk = '<meta charset="gbk"><p>Una página en español, con acentos: canción</p>'
+    assert undo_latin1_misreading(declared_gbk) == declared_gbk  # too few bytes beyond ASCII for GBK
+    beyond = '<meta charset="gb2312"><p>It’s fine</p>'  # ’ is not latin-1: not a latin-1 misreading
+    assert undo_latin1_misreading(beyond) == beyond
+    assert undo_latin1_misreading("<p>plain ascii</p>") == "<p>plain ascii</p>"

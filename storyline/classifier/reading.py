@@ -94,6 +94,44 @@ def declared_charset(data: bytes) -> str | None:
     return codec
 
 
+#: Declared charsets whose text read as latin-1 is just that text (latin-1 is a subset of cp1252).
+_LATIN = frozenset(("cp1252", "latin-1", "iso8859-15"))
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+def undo_latin1_misreading(text: str) -> str:
+    """An HTML page handed over as text that was decoded as latin-1 although it declares another charset,
+    decoded as declared (``requests`` gives ``response.text`` in ISO-8859-1 when the server names no
+    charset: a GB2312 page turns into "Ê× Ò³"). Text with a character latin-1 cannot hold, text that
+    declares no other charset, and bytes that the declared charset cannot read (more than one sequence
+    in a thousand characters broken, or for a double-byte charset, too few characters beyond ASCII) are
+    left as they are."""
+    if text.isascii():
+        return text
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text  # it holds characters beyond latin-1: it was decoded as something else
+    declared = declared_charset(data)
+    if declared is None or declared in _LATIN:
+        return text
+    if declared == "utf-8":  # UTF-8's structure is its own check: latin-1 text never reads as UTF-8
+        try:
+            return data.decode(declared)
+        except UnicodeDecodeError:
+            return text
+    # A double-byte charset (GB18030, Big5, Shift_JIS...) reads many latin-1 letter pairs, so ask for
+    # what a page in it looks like read as latin-1: a tenth of its characters or more beyond ASCII. A
+    # few broken sequences happen in real pages (one in a thousand characters is let through).
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    if high * 10 < len(data):
+        return text
+    repaired = data.decode(declared, errors="replace")
+    if repaired.count("\ufffd") * 1000 > len(repaired):
+        return text
+    return repaired
+
+
 def decode(data: bytes | str) -> str:
     """Decode page bytes to text: BOM, then declared charset, then detection, then UTF-8 with U+FFFD."""
     if isinstance(data, str):

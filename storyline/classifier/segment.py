@@ -7,7 +7,7 @@ import re
 from storyline.classifier.lines_html import html_page
 from storyline.classifier.lines_text import text_page
 from storyline.classifier.page import Page
-from storyline.classifier.reading import decode_page, sniff_kind
+from storyline.classifier.reading import decode_page, sniff_kind, undo_latin1_misreading
 
 KINDS = ("html", "text")
 # C0 control characters (but tab, newline, carriage return, form feed) and DEL carry no text: drop them.
@@ -21,6 +21,7 @@ def segment(content: str | bytes | Page, kind: str | None = None, source: str = 
     """Split a page into lines; ``kind`` (``html``/``text``) overrides sniffing the content."""
     if isinstance(content, Page):
         return content
+    original = content
     if isinstance(content, (bytes, bytearray, memoryview)):
         content = decode_page(bytes(content), source)
     if not isinstance(content, str):
@@ -29,6 +30,8 @@ def segment(content: str | bytes | Page, kind: str | None = None, source: str = 
     if kind is None:
         kind = sniff_kind(content, source or None)
     if kind == "html":
+        if not isinstance(original, (bytes, bytearray, memoryview)):
+            content = undo_latin1_misreading(content)
         return html_page(content, source)
     if kind == "text":
         return text_page(content, source)
