@@ -701,18 +701,19 @@ STORY_MARKERS = frozenset("article entry hentry post story articlebody".split())
 CLEAN_MIN_WORDS = 10
 
 
-def chrome_marked(lines: Sequence[Line]) -> np.ndarray:
-    """1.0 for lines in chrome by their markup: a comment class/id token, or a sidebar/widget/nav... token
-    or a nav/aside/footer ancestor without an article token (readability's negative class names)."""
+def chrome_marked(lines: Sequence[Line], zone: np.ndarray) -> np.ndarray:
+    """1.0 for lines in chrome by their markup: in the comment ``zone``, or with a sidebar/widget/nav...
+    token or a nav/aside/footer ancestor and no article token (readability's negative class names)."""
     seen: dict[tuple[frozenset[str], tuple[str, ...]], bool] = {}
-    out = np.zeros(len(lines))
+    out = zone.copy()
     for i, line in enumerate(lines):
+        if out[i]:
+            continue
         key = (line.markers, line.ancestors)
         hit = seen.get(key)
         if hit is None:
-            hit = seen[key] = any(map(_comment_tokens.__getitem__, line.markers)) or (
-                not (line.markers & STORY_MARKERS)
-                and (not CHROME_MARKERS.isdisjoint(line.markers) or not _CHROME_TAGS.isdisjoint(line.ancestors))
+            hit = seen[key] = not (line.markers & STORY_MARKERS) and (
+                not CHROME_MARKERS.isdisjoint(line.markers) or not _CHROME_TAGS.isdisjoint(line.ancestors)
             )
         if hit:
             out[i] = 1.0
@@ -740,11 +741,8 @@ def _is_comment_zone(markers: frozenset[str]) -> bool:
     return any(map(_comment_tokens.__getitem__, markers))
 
 
-def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:
-    """``COMMENT_FEATURES``: whether a line sits in a comment-marked container, the share of the page's
-    prose that does, and the zone crossed with the rest of the page's prose, as a share and in log words
-    (a comment zone that is a minor part of the page's prose is an article's comments; one holding most
-    of it is a forum thread)."""
+def comment_zone(lines: Sequence[Line]) -> np.ndarray:
+    """1.0 for the lines in a comment-marked container (each distinct marker set judged once)."""
     zones: dict[frozenset[str], bool] = {}
     zone = np.zeros(len(lines))
     for i, line in enumerate(lines):
@@ -753,13 +751,21 @@ def _comment_features(lines: Sequence[Line], prose: np.ndarray) -> np.ndarray:
             hit = zones[line.markers] = _is_comment_zone(line.markers)
         if hit:
             zone[i] = 1.0
+    return zone
+
+
+def _comment_features(lines: Sequence[Line], prose: np.ndarray, zone: np.ndarray) -> np.ndarray:
+    """``COMMENT_FEATURES``: whether a line sits in a comment-marked container (``zone``), the share of
+    the page's prose that does, and the zone crossed with the rest of the page's prose, as a share and in
+    log words (a comment zone that is a minor part of the page's prose is an article's comments; one
+    holding most of it is a forum thread), and with the page's forum or article template cues."""
     total = prose.sum()
     inside = float((prose * zone).sum())
     share = inside / total if total > 0 else float(zone.mean())
     # An article above its comments has prose of its own outside them; a forum thread has little.
     other = math.log1p(total - inside)
     tokens: set[str] = set()
-    for markers in zones:
+    for markers in {line.markers for line in lines}:
         tokens |= markers
     forum = min(len(tokens & FORUM_MARKERS), 3) / 3.0
     article = min(len(tokens & ARTICLE_MARKERS), 3) / 3.0
@@ -940,10 +946,11 @@ class LineFeaturizer:
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
             parts.append(_markup_matrix(lines, title_words))
-            parts.append(_comment_features(lines, prose))
+            zone = comment_zone(lines)
+            parts.append(_comment_features(lines, prose, zone))
             if "containers" not in self.drop:
                 boxes = Containers([l.blocks or (0,) for l in lines])
-                parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines)))
+                parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines, zone)))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]
