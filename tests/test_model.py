@@ -9,7 +9,7 @@ import pytest
 import storyline
 from storyline.classifier.model import ModelError, StoryModel, default_model_path, load_model
 from storyline.training.datasets import read_pages
-from storyline.training.train import TrainingConfig, _folds, train_model
+from storyline.training.train import TrainingConfig, _folds, _search_C, train_model
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "news-page.html"
@@ -167,6 +167,22 @@ def test_snippet_sets_count_in_the_threshold_curve_by_their_labelled_lines() -> 
     assert curve["snips"][0.65].f1 == 1.0 == curve["full"][0.65].f1
     # both sets are perfect from 0.625 to 0.7: the threshold is the middle of that plateau
     assert choose_threshold([full, snippets], probs, golds) == (0.675, 1.0)
+
+
+def test_a_search_on_a_sample_regularises_as_the_full_fit_does() -> None:
+    # C weighs the summed loss: every row twice with C is the rows once with twice C. A search fit on a
+    # half sample must therefore use 2C to judge the C the final fit on all rows will use.
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    full = LogisticRegression(C=0.05, tol=1e-10).fit(np.vstack([X, X]), np.concatenate([y, y]))
+    half = LogisticRegression(C=_search_C(0.05, 400, 200), tol=1e-10).fit(X, y)
+    unscaled = LogisticRegression(C=0.05, tol=1e-10).fit(X, y)
+    assert np.allclose(half.coef_, full.coef_, atol=1e-4)
+    assert not np.allclose(unscaled.coef_, full.coef_, atol=1e-2)
+    assert _search_C(1.0, 500, 500) == 1.0
 
 
 def test_a_fixed_seed_gives_identical_models(labelled_folder: Path) -> None:

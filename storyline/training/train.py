@@ -49,8 +49,9 @@ class TrainingConfig:
     """Stopping tolerance of the cross-validation fits (the final fit uses scikit-learn's 1e-4)."""
     search_folds: int = 3
     """The C and class-weight search looks at this many of the folds (all of them are used after it)."""
-    max_lines_for_search: int = 60_000
-    """Training rows per search fit: a sample when a fold holds more."""
+    max_lines_for_search: int = 1_000_000
+    """Training rows per search fit: a sample when a fold holds more (its C scaled to match, see
+    ``_search_C``)."""
     target_precision: float | None = None
     """Choose the threshold that reaches this mean out-of-fold precision (instead of the best F1)."""
     target_recall: float | None = None
@@ -163,6 +164,15 @@ def _folds(site: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _rows(page_index: np.ndarray, pages_of_row: np.ndarray) -> np.ndarray:
     return np.isin(pages_of_row, page_index)
+
+
+def _search_C(C: float, rows: int, sample: int) -> float:
+    """The C that regularises a fit on ``sample`` of ``rows`` as much as C does a fit on all of them.
+
+    scikit-learn's C multiplies the *summed* loss, so the same C on a tenth of the rows is a ten times
+    stronger penalty, and an unscaled search on a sample favours small C.
+    """
+    return C * rows / sample if sample else C
 
 
 def _weighted_f1(y: np.ndarray, p: np.ndarray, w: np.ndarray, cut: float = 0.5) -> float:
@@ -368,9 +378,10 @@ def train_head(
         oof = np.zeros(len(y))
         for f, (train_rows, val_rows) in enumerate(search_rows):
             idx = np.nonzero(train_rows)[0]
-            if len(idx) > config.max_lines_for_search:
+            rows = len(idx)
+            if rows > config.max_lines_for_search:
                 idx = np.sort(rng.choice(idx, config.max_lines_for_search, replace=False))
-            lr = fit(C, weight, idx, X, previous[f] or last)
+            lr = fit(_search_C(C, rows, len(idx)), weight, idx, X, previous[f] or last)
             previous[f] = last = (lr.coef_, lr.intercept_)
             oof[val_rows] = lr.predict_proba(X[val_rows])[:, 1]
         starts[(C, str(weight))] = list(previous)
