@@ -59,6 +59,33 @@ def test_wrapped_paragraph_lines_share_paragraph_features() -> None:
     assert np.all(X[1:4, col["para_ends_sentence"]] == 1.0)
 
 
+def test_plain_text_finds_its_main_section() -> None:
+    story = _prose(60, "s")
+    text = "\n\n".join(
+        [
+            "Home\nNews\nSport\nWeather",
+            "Storm closes library",
+            story,
+            _prose(50, "t"),
+            _prose(55, "u"),
+            "More from News",
+            "Other story one\nOther story two\nOther story three",
+        ]
+    )
+    page = segment(text, kind="text")
+    featurizer = LineFeaturizer(markup=False)
+    X = featurizer.page_features(page)
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    assert "in_clean_box80" not in col  # no class names in plain text
+    inside = X[:, col["in_main_box80"]]
+    texts = page.texts
+    first, last = texts.index("Storm closes library"), texts.index("More from News")
+    # the headline's section holds the prose: the menu above and the teasers below are outside it
+    assert inside[first:last].tolist() == [1.0] * (last - first)
+    assert inside[:first].sum() == 0 and inside[last:].sum() == 0
+    assert X[0, col["before_main_box"]] == 1.0 and X[-1, col["after_main_box"]] == 1.0
+
+
 def test_is_a_clonable_transformer() -> None:
     featurizer = LineFeaturizer(markup=False, context=1, windows=(3,))
     twin = clone(featurizer)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
+
 from storyline.classifier.lines_html import html_lines, marker_tokens
-from storyline.classifier.lines_text import text_lines
+from storyline.classifier.lines_text import line_blocks, text_lines
 from storyline.classifier.segment import segment
 
 HTML = """<html><head><title>The title</title><style>p{}</style></head><body>
@@ -117,6 +119,28 @@ def test_text_paragraphs_and_wrapping() -> None:
     ]
     assert [line.paragraph for line in lines] == [0, 1, 1, 2, 2]
     assert all(line.link_chars == 0 for line in lines)
+
+
+def test_text_sections_start_at_heading_like_lines() -> None:
+    text = (
+        "Storm closes library\n\nThe library closed on Monday.\n\n"
+        '"We will reopen soon," she said.\n\nWhat happens next\n\nRepairs start in May.\n'
+        "Home\nNews\nSport\n"
+    )
+    lines = text_lines(text)
+    blocks = [line.blocks for line in lines]
+    sections = [b[1] for b in blocks]
+    # the headline opens the page's first section; "What happens next" a second one; a quoted sentence
+    # alone in its paragraph and the menu's short lines (not alone in their paragraph) do not
+    assert [line.text for line in lines][3] == "What happens next"
+    assert sections == [1, 1, 1, 2, 2, 2, 2, 2]
+    assert all(b[0] == 0 for b in blocks)
+    paragraph_ids = [b[2] for b in blocks]
+    assert paragraph_ids[-3:] == [paragraph_ids[-1]] * 3 and len(set(paragraph_ids)) == 5
+    assert not set(paragraph_ids) & set(sections) and 0 not in paragraph_ids
+    # lines without containers (a hand-written labelled-lines file) get the same ones
+    bare = [dataclasses.replace(line, blocks=()) for line in lines]
+    assert line_blocks(bare) == blocks
 
 
 def test_text_links_count() -> None:

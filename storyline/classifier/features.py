@@ -17,9 +17,10 @@ from itertools import chain
 
 import numpy as np
 
+from storyline.classifier.lines_text import line_blocks
 from storyline.classifier.page import Line, Page
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -190,6 +191,8 @@ CONTAINER_FEATURES = tuple(
     "clean_prose_share",
     "in_clean_box50_share",
 )
+TEXT_CONTAINER_FEATURES = CONTAINER_FEATURES[: 3 * len(BOX_LEVELS) + 4]
+"""Without markup (plain text: sections and paragraphs) containers have no class names to clean by."""
 COMMENT_FEATURES = (  # the page-wide forum/article template cues tell a thread from an article's comments
     "comment_zone",
     "comment_zone_prose_share",
@@ -870,6 +873,8 @@ class LineFeaturizer:
             names += MARKUP_FEATURES[: len(MARKUP_FEATURES) - len(CONTAINER_FEATURES)]
             if "containers" not in self.drop:
                 names += CONTAINER_FEATURES
+        elif "containers" not in self.drop:
+            names += TEXT_CONTAINER_FEATURES
         for offset in range(1, self.context + 1):
             for label in ("prev", "next"):
                 names += [f"{label}{offset}_{name}" for name in CONTEXT_BASE]
@@ -951,6 +956,10 @@ class LineFeaturizer:
             if "containers" not in self.drop:
                 boxes = Containers([l.blocks or (0,) for l in lines])
                 parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines, zone)))
+        elif "containers" not in self.drop:
+            boxes = Containers([l.blocks or (0,) for l in lines] if page.kind == "html" else line_blocks(lines))
+            unmarked = _container_features(boxes, words, link_words, prose, np.zeros(n))
+            parts.append(unmarked[:, : len(TEXT_CONTAINER_FEATURES)])
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]

@@ -26,8 +26,9 @@ class Line:
     paragraph: int = 0
     """Index of the paragraph the line belongs to: lines of one paragraph share it."""
     blocks: tuple[int, ...] = ()
-    """Page-unique ids of the block elements that contain the line, outermost first (HTML only):
-    lines that share a container share its id, so features can weigh whole containers."""
+    """Page-unique ids of the containers of the line, outermost first (HTML: its block elements; plain
+    text: the page, its section, its paragraph): lines that share a container share its id, so features
+    can weigh whole containers."""
 
 
 @dataclass(slots=True)
