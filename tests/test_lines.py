@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from storyline.classifier.features import comment_zone
 from storyline.classifier.lines_html import html_lines, marker_tokens
 from storyline.classifier.lines_text import line_blocks, text_lines
 from storyline.classifier.segment import segment
@@ -95,6 +96,17 @@ def test_an_unclosed_title_does_not_swallow_the_page() -> None:
 
 def test_marker_tokens() -> None:
     assert marker_tokens("mainNav post-footer_2") == {"main", "nav", "post", "footer", "2"}
+
+
+def test_a_posts_tags_and_categories_are_not_layout() -> None:
+    # WordPress names a post's tags and categories in its container's classes: a post tagged "comments"
+    # and "cookie" is neither a comment section nor a cookie banner. Other tag-* classes stay.
+    post = "post-7 post type-post status-publish hentry category-news tag-comments tag-cookie"
+    assert marker_tokens(post) == {"post", "7", "type", "status", "publish", "hentry"}
+    assert marker_tokens("tag-cloud widget") == {"tag", "cloud", "widget"}
+    html = f'<html><body><article class="{post}"><p>The story of the day, told at length.</p></article></body></html>'
+    (line,) = html_lines(html)[0]
+    assert not comment_zone([line]).any() and "cookie" not in line.markers
 
 
 def test_empty_and_bodyless_html() -> None:

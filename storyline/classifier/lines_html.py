@@ -38,9 +38,18 @@ _CAMEL = re.compile(r"([a-z])([A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
+#: Classes WordPress's post_class() puts on a post's container; beside them, ``tag-*`` and ``category-*``
+#: name the post's tags and categories (``tag-cookie``, ``category-news``): words of its subject, not of
+#: the layout, so they are left out (a post tagged "comments" is not a comment section).
+_POST_CLASSES = frozenset(("hentry", "status-publish", "type-post"))
+_TAXONOMY_PREFIXES = ("tag-", "category-")
+
+
 @lru_cache(maxsize=65536)
 def marker_tokens(value: str) -> frozenset[str]:
     """Tokens of a class/id value: ``mainNav post-footer_2`` -> main, nav, post, footer, 2."""
+    if "-" in value and not _POST_CLASSES.isdisjoint(value.lower().split()):
+        value = " ".join(c for c in value.split() if not c.lower().startswith(_TAXONOMY_PREFIXES))
     low = value.lower()
     if low != value:  # camelCase splits where a capital follows a small letter
         low = _CAMEL.sub(r"\1 \2", value).lower()
