@@ -20,10 +20,11 @@ import numpy as np
 from storyline.classifier.features import (
     ANCESTOR_FLAGS,
     TAG_GROUPS,
+    page_blocks,
 )
 from storyline.classifier.model import Head, Linear, StoryModel, _head_to_dict, _words
 from storyline.classifier.page import Page
-from storyline.classifier.sequence import page_blocks, sequence_features
+from storyline.classifier.sequence import sequence_features
 
 TOP = 12
 """Contributions listed per stage and line by default; the others are summed into ``rest``."""

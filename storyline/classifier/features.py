@@ -590,6 +590,13 @@ def _markup_matrix(lines: Sequence[Line], title_words: set[str]) -> np.ndarray:
     return out
 
 
+def page_blocks(page: Page) -> list[tuple[int, ...]]:
+    """Each line's containers: its HTML blocks, or for plain text its paragraph in its section."""
+    if page.kind == "html":
+        return [line.blocks or (0,) for line in page.lines]
+    return line_blocks(page.lines)
+
+
 class Containers:
     """The block containers of a page's lines, indexed once for numpy sums over containers.
 
@@ -642,7 +649,7 @@ class Containers:
 
 
 def _container_features(
-    boxes: Containers, words: np.ndarray, links: np.ndarray, prose: np.ndarray, chrome: np.ndarray
+    boxes: Containers, words: np.ndarray, links: np.ndarray, prose: np.ndarray, chrome: np.ndarray | None
 ) -> np.ndarray:
     """How much of the page's prose each line's containers hold, and whether it sits in the main one.
 
@@ -650,7 +657,8 @@ def _container_features(
     The main container is the deepest block holding at least half (or 80%) of the page's prose, the
     readability idea of a best candidate, given to the model as features rather than applied as a rule.
     The clean main container is the same over the prose of lines not ``chrome`` by their markup: where
-    a sidebar or a comment thread outweighs a short article, it still finds the article.
+    a sidebar or a comment thread outweighs a short article, it still finds the article. Without markup
+    (``chrome`` None) there is no clean one: ``TEXT_CONTAINER_FEATURES``.
     """
     n = boxes.n
     box_words, box_links, box_prose = boxes.total(words), boxes.total(links), boxes.total(prose)
@@ -676,6 +684,8 @@ def _container_features(
         return [(index < lines.min()).astype(np.float64), (index > lines.max()).astype(np.float64)]
 
     cols += around(cols[-2])
+    if chrome is None:
+        return np.column_stack(cols)
     # The same with the prose of chrome-marked lines (sidebars, widgets, comments...) left out, as
     # readability weighs candidates by their class names, unless that leaves too little.
     clean = prose * (1.0 - chrome)
@@ -954,12 +964,10 @@ class LineFeaturizer:
             zone = comment_zone(lines)
             parts.append(_comment_features(lines, prose, zone))
             if "containers" not in self.drop:
-                boxes = Containers([l.blocks or (0,) for l in lines])
+                boxes = Containers(page_blocks(page))
                 parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines, zone)))
         elif "containers" not in self.drop:
-            boxes = Containers([l.blocks or (0,) for l in lines] if page.kind == "html" else line_blocks(lines))
-            unmarked = _container_features(boxes, words, link_words, prose, np.zeros(n))
-            parts.append(unmarked[:, : len(TEXT_CONTAINER_FEATURES)])
+            parts.append(_container_features(Containers(page_blocks(page)), words, link_words, prose, None))
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]

@@ -150,6 +150,11 @@ def _close_title(html: str) -> str | None:
     return html[:cut] + "</title>" + html[cut:]
 
 
+def _title(tree: LexborHTMLParser) -> str:
+    node = tree.css_first("title")
+    return _WS.sub(" ", node.text(deep=True)).strip() if node is not None else ""
+
+
 def html_lines(html: str) -> tuple[list[Line], str]:
     """Split an HTML document into lines; also return its ``<title>``."""
     tags = html.count("<")
@@ -158,14 +163,12 @@ def html_lines(html: str) -> tuple[list[Line], str]:
         if cost > MAX_NESTING_COST:
             raise ReadError(f"HTML nested too deeply to parse in bounded time (nesting cost {cost:,})")
     tree = LexborHTMLParser(html)
-    title_node = tree.css_first("title")
-    title = _WS.sub(" ", title_node.text(deep=True)).strip() if title_node is not None else ""
+    title = _title(tree)
     if len(title) > MAX_TITLE_CHARS and "<" in title:
         repaired = _close_title(html)
         if repaired is not None:
             tree = LexborHTMLParser(repaired)
-            title_node = tree.css_first("title")
-            title = _WS.sub(" ", title_node.text(deep=True)).strip() if title_node is not None else ""
+            title = _title(tree)
     root = tree.body or tree.root
     builder = _LineBuilder()
     if root is None:

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer
+from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer, page_blocks
 from storyline.classifier.page import Page
-from storyline.classifier.sequence import page_blocks, sequence_feature_names, sequence_features
+from storyline.classifier.sequence import sequence_feature_names, sequence_features
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

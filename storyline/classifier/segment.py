@@ -21,7 +21,7 @@ def segment(content: str | bytes | Page, kind: str | None = None, source: str = 
     """Split a page into lines; ``kind`` (``html``/``text``) overrides sniffing the content."""
     if isinstance(content, Page):
         return content
-    original = content
+    given_text = isinstance(content, str)
     if isinstance(content, (bytes, bytearray, memoryview)):
         content = decode_page(bytes(content), source)
     if not isinstance(content, str):
@@ -30,7 +30,7 @@ def segment(content: str | bytes | Page, kind: str | None = None, source: str = 
     if kind is None:
         kind = sniff_kind(content, source or None)
     if kind == "html":
-        if not isinstance(original, (bytes, bytearray, memoryview)):
+        if given_text:  # text someone else decoded: perhaps as latin-1 against its declared charset
             content = undo_latin1_misreading(content)
         return html_page(content, source)
     if kind == "text":

@@ -10,19 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from storyline.classifier.features import Containers, _shift, _window_mean
-from storyline.classifier.lines_text import line_blocks
-from storyline.classifier.page import Page
 
 OFFSETS = (1, 2, 3)
 WINDOWS = (2, 5, 15, 40)
 BOX_LEVELS = (1, 2, 3, 4)
-
-
-def page_blocks(page: Page) -> list[tuple[int, ...]]:
-    """Each line's containers: its HTML blocks, or for plain text its paragraph in its section."""
-    if page.kind == "html":
-        return [line.blocks or (0,) for line in page.lines]
-    return line_blocks(page.lines)
 
 
 def sequence_feature_names() -> list[str]:

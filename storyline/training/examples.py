@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from joblib import Parallel, delayed
 
-from storyline.classifier.features import LineFeaturizer
+from storyline.classifier.features import LineFeaturizer, page_blocks
 from storyline.classifier.lines_text import text_page
 from storyline.classifier.page import Line, Page
 from storyline.classifier.segment import segment
-from storyline.classifier.sequence import page_blocks
 from storyline.training.datasets import LabelledPage
 from storyline.training.labels import align, snippet_labels
 
