@@ -69,6 +69,17 @@ def test_a_script_app_shell_is_read_from_its_noscript_content() -> None:
     assert "enable js" not in " ".join(line.text for line in html_lines(HTML)[0])
 
 
+def test_markup_a_noscript_holds_as_text_does_not_make_a_shell() -> None:
+    # Tracking pixels, escaped in <noscript> (a saved Yahoo! page), are markup as text: no reader reads it,
+    # so it must not outweigh the page's own text and turn the page into a "shell".
+    beacon = "http://b.example/b?P=" + "x" * 400
+    pixel = f'&lt;div style="position:absolute;"&gt;&lt;img width=1 height=1 src="{beacon}"&gt;&lt;/div&gt;'
+    page = f"""<html><body><nav><a href="/">Home</a></nav>
+    <p>The article, told in two sentences. It has a second one too.</p><noscript>{pixel}</noscript></body></html>"""
+    texts = [line.text for line in html_lines(page)[0]]
+    assert texts == ["Home", "The article, told in two sentences. It has a second one too."]
+
+
 def test_text_that_scripts_reveal_is_read_when_the_page_shows_little_else() -> None:
     story = "".join(f"<p>Sentence {i} of the story. It goes on here.</p>" for i in range(4))
     streamed = f'<html><body><nav><a href="/">Home</a></nav><div hidden id="S:0">{story}</div></body></html>'

@@ -185,12 +185,15 @@ def html_lines(html: str) -> tuple[list[Line], str]:
 
 #: Hidden elements hold the page's text when they have this many times the sentences of what is shown.
 SHELL_SENTENCE_RATIO = 3
+#: Markup that a ``<noscript>`` holds as text (escaped, or tracking-pixel tags): no reader's text.
+_MARKUP_AS_TEXT = re.compile(r"<[a-zA-Z/!][^<>]*>")
 _SENTENCE_BREAK = re.compile(r"[.!?。！？][\"'”’)]?(?:\s|$)")
 
 
 def _is_shell(concealed: list[LexborNode], lines: list[Line]) -> bool:
     """Whether the page is a script app's shell, its text hidden from a reader without scripts: in
-    ``<noscript>`` (Discourse, Blogger: more text there than shown), or in elements that scripts reveal
+    ``<noscript>`` (Discourse, Blogger: more text there than shown; tags it holds as text are not text), or
+    in elements that scripts reveal
     (React's streamed ``<div hidden>``, an anti-flicker ``visibility:hidden`` wrapper: several times
     the sentences shown; a hidden menu or dialog has text but few sentences)."""
     shown_chars = sum(len(line.text) for line in lines)
@@ -199,7 +202,7 @@ def _is_shell(concealed: list[LexborNode], lines: list[Line]) -> bool:
     for node in concealed:
         text = node.text(deep=True, separator=" ")
         if node.tag == "noscript":
-            noscript_chars += len(text.strip())
+            noscript_chars += len(_MARKUP_AS_TEXT.sub("", text).strip()) if "<" in text else len(text.strip())
             if noscript_chars > shown_chars:
                 return True
         else:
