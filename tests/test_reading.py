@@ -95,6 +95,27 @@ def test_html_text_misread_as_latin1_is_decoded_as_it_declares() -> None:
     assert undo_latin1_misreading(utf8.encode("utf-8").decode("latin-1")) == utf8
 
 
+def test_html_text_misread_as_latin1_that_declares_no_charset_is_read_in_the_charset_of_its_bytes() -> None:
+    pages = {
+        "gb18030": "<html><body><p>有道是历史始于五千年前文字的发明。这是一个没有声明编码的网页。</p></body></html>",
+        "big5": "<p>這是一個繁體中文的網頁，沒有聲明字元編碼。這只是一個測試而已。</p>",
+        "shift_jis": "<p>日本語のページです。文字コードの宣言はありません。これはテストです。</p>",
+        "euc_jp": "<p>日本語のページです。文字コードの宣言はありません。これはテストです。</p>",
+        "euc_kr": "<p>한국어 페이지입니다. 문자 인코딩 선언이 없습니다. 이것은 시험입니다.</p>",
+        "cp1251": "<p>Привет, мир! Это обычная страница на русском языке, без объявленной кодировки.</p>",
+        "koi8_r": "<p>Привет, мир! Это обычная страница на русском языке, без объявленной кодировки.</p>",
+        "utf-8": "<p>Привет, мир! 有道是历史始于五千年前文字的发明。</p>",
+    }
+    for codec, page in pages.items():
+        assert undo_latin1_misreading(page.encode(codec).decode("latin-1")) == page, codec
+    # windows-1252 replaced the bytes it has no character for (a GB18030 lead byte 0x81 here): the page
+    # is still read, with that one character lost
+    damaged = "<p>" + "历史始于五千年前文字的发明。" * 100 + "丂</p>"  # 丂 = 0x81 0x40 in GB18030
+    read = undo_latin1_misreading(damaged.encode("gb18030").decode("cp1252", errors="replace"))
+    assert read.startswith("<p>历史始于五千年前文字的发明。") and read.count("历史") == 100
+    assert segment(pages["gb18030"].encode("gb18030").decode("latin-1")).texts == [pages["gb18030"][15:-18]]
+
+
 def test_text_that_was_read_right_is_left_alone() -> None:
     spanish = '<meta charset="utf-8"><title>Twitter Lite se estrena en México y otros nueve países</title>'
     assert undo_latin1_misreading(spanish) == spanish  # latin-1 letters that are not UTF-8 bytes
@@ -103,3 +124,9 @@ def test_text_that_was_read_right_is_left_alone() -> None:
     beyond = '<meta charset="gb2312"><p>It’s fine</p>'  # ’ is not latin-1: not a latin-1 misreading
     assert undo_latin1_misreading(beyond) == beyond
     assert undo_latin1_misreading("<p>plain ascii</p>") == "<p>plain ascii</p>"
+    french = "<p>Une page en français, sans déclaration: été, où, garçon, très bien, crème brûlée.</p>"
+    assert undo_latin1_misreading(french) == french  # accents stand alone: not bytes of another charset
+    replaced = "<p>plain text with one broken character: \ufffd, read as it is</p>"
+    assert undo_latin1_misreading(replaced) == replaced
+    quotes = "<p>It’s “quoted” — and that’s all, déjà vu.</p>"
+    assert undo_latin1_misreading(quotes) == quotes

@@ -100,20 +100,32 @@ _HIGH_BYTES = bytes(range(128, 256))
 
 
 def undo_latin1_misreading(text: str) -> str:
-    """An HTML page handed over as text that was decoded as latin-1 although it declares another charset,
-    decoded as declared (``requests`` gives ``response.text`` in ISO-8859-1 when the server names no
-    charset: a GB2312 page turns into "Ê× Ò³"). Text with a character latin-1 cannot hold, text that
-    declares no other charset, and bytes that the declared charset cannot read (more than one sequence
-    in a thousand characters broken, or for a double-byte charset, too few characters beyond ASCII) are
-    left as they are."""
+    """An HTML page handed over as text that was decoded as latin-1 (or windows-1252) although it is in
+    another charset, decoded as it should have been (``requests`` gives ``response.text`` in ISO-8859-1
+    when the server names no charset: a GB2312 page turns into "Ê× Ò³").
+
+    The charset is the one the page declares; a page that declares none is read as UTF-8 if its bytes
+    are UTF-8, else in the charset its bytes read in (see ``_undeclared_reading``). Left as they are:
+    text with a character neither latin-1 nor windows-1252 holds, text declaring a Latin charset, text
+    with too few characters beyond ASCII for its charset (a tenth; UTF-8 declared: any), and bytes that
+    the charset cannot read (more than one sequence in a thousand characters broken).
+    """
     if text.isascii():
         return text
+    data: bytes | None
     try:
         data = text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text  # it holds characters beyond latin-1: it was decoded as something else
+    except UnicodeEncodeError as error:
+        # windows-1252 (which replaced the five bytes it has no character for by U+FFFD) is tried only
+        # where the characters beyond ASCII are many: what the text of any other page has few of.
+        first = text[error.start]
+        many = first in _CP1252_ONLY and (len(text) - len(text.encode("ascii", "ignore"))) * 10 >= len(text)
+        data = _encode_or_none(text.replace("\ufffd", "?"), "cp1252") if many and _reads(text) else None
+        if data is None:
+            return text  # it holds characters beyond latin-1: it was decoded as something else
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
     declared = declared_charset(data)
-    if declared is None or declared in _LATIN:
+    if declared in _LATIN:
         return text
     if declared == "utf-8":  # UTF-8's structure is its own check: latin-1 text never reads as UTF-8
         try:
@@ -123,13 +135,79 @@ def undo_latin1_misreading(text: str) -> str:
     # A double-byte charset (GB18030, Big5, Shift_JIS...) reads many latin-1 letter pairs, so ask for
     # what a page in it looks like read as latin-1: a tenth of its characters or more beyond ASCII. A
     # few broken sequences happen in real pages (one in a thousand characters is let through).
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
     if high * 10 < len(data):
         return text
+    if declared is None:
+        return _undeclared_reading(data, high) or text
     repaired = data.decode(declared, errors="replace")
-    if repaired.count("\ufffd") * 1000 > len(repaired):
-        return text
-    return repaired
+    return repaired if _reads(repaired) else text
+
+
+#: What windows-1252 reads bytes beyond ASCII as, besides latin-1's characters (and U+FFFD for the five
+#: bytes it has no character for).
+_CP1252_ONLY = frozenset(bytes(range(0x80, 0xA0)).decode("cp1252", errors="replace"))
+
+
+def _encode_or_none(text: str, codec: str) -> bytes | None:
+    try:
+        return text.encode(codec)
+    except UnicodeEncodeError:
+        return None
+
+
+def _reads(text: str) -> bool:
+    """At most one broken sequence (U+FFFD) in a thousand characters."""
+    return text.count("\ufffd") * 1000 <= len(text)
+
+
+#: Multi-byte charsets an undeclared page is tried in (the web's most used first: it wins a tie).
+_MULTI_BYTE = ("gb18030", "big5", "shift_jis", "euc_kr", "euc_jp")
+#: Every multi-byte charset detection may name (as ``codecs`` names them): supersets and variants of those.
+_MULTI_BYTE_FAMILY = frozenset(
+    """big5 big5hkscs cp932 cp949 cp950 euc_jis_2004 euc_jisx0213 euc_jp euc_kr gb18030 gb2312 gbk hz
+    iso2022_jp iso2022_kr johab shift_jis shift_jis_2004 shift_jisx0213""".split()
+)
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
+
+
+def _undeclared_reading(data: bytes, high: int) -> str | None:
+    """``data`` (the bytes of a page that declares no charset, read as latin-1 or windows-1252) in its
+    real charset, or None.
+
+    Letters of a Latin language stand alone beyond ASCII (``café``); in UTF-8, a double-byte charset or a
+    Cyrillic code page, most bytes beyond ASCII come in runs of two or more. UTF-8 reads only UTF-8. A
+    double-byte charset that reads the bytes comes next: detection gives up on a charset at its first
+    broken sequence (a page cut in the middle of a character; a byte windows-1252 replaced), then
+    guesses a Cyrillic code page, which reads any bytes, whereas Cyrillic words of odd length break
+    every double-byte charset. Detection's own double-byte guess wins unless it reads worse (EUC-JP's bytes
+    read as GB18030 too). Last, any other charset detection finds.
+    """
+    if sum(map(len, _HIGH_RUN.findall(data))) * 2 < high:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    guess = codecs.lookup(best.encoding).name if best is not None and best.encoding else None
+    # (KOI8-R's lower-case letters read as Shift_JIS's half-width katakana, which Japanese uses little.)
+    codecs_tried = [c for c in _MULTI_BYTE if c not in _KANA_GUESSES or not _mostly_halfwidth_kana(data, c)]
+    readings = [data.decode(codec, errors="replace") for codec in codecs_tried]
+    fewest = min(readings, key=lambda reading: reading.count("\ufffd"))
+    if guess in _MULTI_BYTE_FAMILY and not (guess in _KANA_GUESSES and _mostly_halfwidth_kana(data, guess)):
+        # detection's own variant (cp932 for Shift_JIS...) wins, unless it reads worse
+        guessed = data.decode(guess, errors="replace")
+        if guessed.count("\ufffd") <= fewest.count("\ufffd"):
+            fewest = guessed
+    if _reads(fewest):
+        return fewest
+    if guess is not None and guess not in _LATIN_GUESSES:
+        reading = decode(data)
+        if _reads(reading):
+            return reading
+    return None
 
 
 def decode(data: bytes | str) -> str:
