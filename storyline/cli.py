@@ -365,6 +365,14 @@ def _lazy_datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str,
     type=click.Choice(["none", "balanced"]),
     help="Class weights to try (default both).",
 )
+@click.option(
+    "--switch-cost",
+    "switch_costs",
+    multiple=True,
+    type=click.FloatRange(min=0.0),
+    help="Costs of switching between story and chrome from one line to the next to try with the threshold "
+    "(default 0, 0.25, 0.5 and 1; 0 alone: the plain threshold).",
+)
 @click.option("--no-sequence", is_flag=True, help="Leave out the sequence pass over neighbouring lines' scores.")
 @click.option("--head", "heads", multiple=True, type=KIND, help="Train only these heads (default html and text).")
 @click.option("--jobs", default=-1, show_default=True, help="Processes for featurising (-1 = all cores).")
@@ -395,6 +403,7 @@ def train(
     folds: int,
     c_values: tuple[float, ...],
     class_weights: tuple[str, ...],
+    switch_costs: tuple[float, ...],
     no_sequence: bool,
     heads: tuple[str, ...],
     jobs: int,
@@ -408,7 +417,8 @@ def train(
     DATA are shared-data sets (a folder holding pages.jsonl.gz, or the file itself: records with html and
     gold) or folders of pages with their gold text beside each (NAME.html + NAME.txt, or NAME.gold.txt).
     Prints a summary of the data, the cross-validation search and the out-of-fold scores.
-    The threshold maximises the out-of-fold page-level F1, or meets --target-precision / --target-recall.
+    The threshold maximises the out-of-fold page-level F1, or meets --target-precision / --target-recall;
+    with it, a switch cost reads each page's lines as runs of story and chrome when that scores better.
 
     \b
     Example:
@@ -417,7 +427,7 @@ def train(
     """
     if target_precision is not None and target_recall is not None:
         raise _fail("give --target-precision or --target-recall, not both")
-    from storyline.training.train import C_GRID, FEATURE_GROUPS, config_for_groups, train_model
+    from storyline.training.train import C_GRID, FEATURE_GROUPS, SWITCH_COSTS, config_for_groups, train_model
 
     groups = [g.strip() for g in feature_groups.split(",") if g.strip()] if feature_groups else FEATURE_GROUPS
     sets = _lazy_datasets(data, split)
@@ -427,6 +437,7 @@ def train(
             folds=folds,
             c_grid=c_values or C_GRID,
             class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
+            switch_costs=switch_costs or SWITCH_COSTS,
             sequence=not no_sequence,
             seed=seed,
             target_precision=target_precision,
@@ -447,7 +458,7 @@ def train(
         sh, ln = report["cv_shingle"], report["cv_line"]
         say(
             f"{kind} head: C={report['C']:g} class_weight={report['class_weight']} "
-            f"threshold={report['threshold']:.2f}; "
+            f"threshold={report['threshold']:.2f} switch_cost={report.get('switch_cost', 0.0):g}; "
             f"out-of-fold shingle F1 {sh['f1']:.3f} (P {sh['precision']:.3f}, R {sh['recall']:.3f}); "
             f"line F1 {ln['f1']:.3f}"
         )
@@ -700,8 +711,11 @@ def label(
             continue
         scores = model.probabilities(page)
         probs: list[float | None] = [float(p) for p in scores]
-        cut = model.head_for(page).threshold
-        marks = ["?" if abs(p - cut) < doubt else ("S" if p >= cut else "C") for p in scores]
+        head = model.head_for(page)
+        story = head.story(page, scores).tolist()
+        marks = [
+            "?" if abs(p - head.threshold) < doubt else ("S" if s else "C") for p, s in zip(scores, story, strict=True)
+        ]
         name = safe_name(item.source) or "page"
         while name in used:
             name += "_"
@@ -854,7 +868,7 @@ def explain(
             "line": line_number,
             "text": page.lines[index].text,
             "p_story": p,
-            "story": p >= explanation.threshold,
+            "story": bool(explanation.story[index]),
             "threshold": explanation.threshold,
             "head": explanation.head,
             "contributions": explanation.line_dict(index, top),

@@ -114,16 +114,20 @@ def test_view_in_chromium(browser: Any, tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
-    # The slider re-marks the kept set: lower keeps more, higher keeps fewer, each exactly p >= t.
+    # The slider re-marks the kept set: lower keeps more, higher keeps fewer, each exactly the lines the
+    # model keeps at that threshold (p >= t, read as runs when the head has a switch cost).
+    head = model.head_for(page)
+    probabilities = model.probabilities(page)
     probs = sorted({l["p"] for l in lines})
     middle = (probs[len(probs) // 3] + probs[len(probs) // 3 + 1]) / 2  # between two lines' probabilities
     counts = []
     for value in (0.0, middle, threshold, 0.999, 1.0):
         _slide(browser, value)
         now = _state(browser)
-        assert [l["kept"] for l in now] == [l["p"] >= value for l in now], value
+        expected = head.story(page, probabilities, value).tolist()
+        assert [l["kept"] for l in now] == expected, value
         counts.append(int(browser.execute_script("return document.getElementById('kept-count').textContent")))
-        assert counts[-1] == sum(l["p"] >= value for l in now)
+        assert counts[-1] == sum(expected)
     assert counts == sorted(counts, reverse=True) and counts[0] == len(lines) > counts[1] > counts[2] > counts[-1]
     _slide(browser, 0.0)
     assert all(l["kept"] for l in _state(browser))
@@ -137,3 +141,26 @@ def test_view_in_chromium(browser: Any, tmp_path: Path) -> None:
     )
     # The hostile line was rendered as text, not run.
     assert browser.execute_script("return document.querySelectorAll('#lines script').length") == 0
+
+
+def test_the_slider_reads_the_page_as_runs_as_the_model_does(browser: Any, tmp_path: Path) -> None:
+    from storyline.classifier.model import StoryModel, default_model_path
+    from storyline.classifier.page_view import render_page_view
+    from storyline.classifier.segment import segment
+
+    model = StoryModel.load(default_model_path())  # a copy: the shared default model stays as it is
+    page = segment(make_page(5)[0])
+    head = model.head_for(page)
+    head.switch_cost = 1.5  # the page's verdicts are decided as runs (storyline.classifier.runs)
+    probabilities = model.probabilities(page)
+    view = tmp_path / "runs.html"
+    view.write_text(render_page_view(model, page, title="runs"), encoding="utf-8")
+    browser.get(view.as_uri())
+    assert [l["kept"] for l in _state(browser)] == head.story(page, probabilities).tolist()
+    differs = 0
+    for value in (0.05, 0.3, 0.5, 0.7, 0.9, 0.97):
+        _slide(browser, value)
+        expected = head.story(page, probabilities, value).tolist()
+        assert [l["kept"] for l in _state(browser)] == expected, value
+        differs += expected != (probabilities >= value).tolist()
+    assert differs  # the runs did change some verdicts: the JavaScript decoding was exercised

@@ -84,15 +84,15 @@ class PageExplanation:
     probabilities: np.ndarray
     stage1: StageExplanation
     sequence: StageExplanation | None
+    story: np.ndarray
+    """Which lines are kept: those reaching the threshold, read as runs when the head has a switch cost."""
+    switch_cost: float = 0.0
+    """The head's cost of switching between story and chrome from one line to the next (see ``runs``)."""
 
     @property
     def final(self) -> StageExplanation:
         """The stage whose logit is the line's final score."""
         return self.sequence if self.sequence is not None else self.stage1
-
-    @property
-    def story(self) -> np.ndarray:
-        return self.probabilities >= self.threshold
 
     def line_dict(self, line: int, k: int = TOP) -> dict[str, Any]:
         """The explanation of one line (0-based) as JSON: ``{"stage1": ..., "sequence": ... or None}``."""
@@ -138,7 +138,8 @@ def explain_page(model: StoryModel, page: Page, threshold: float | None = None) 
         sequence = _stage("sequence", linear2, values2, final)
     probabilities = 1.0 / (1.0 + np.exp(-final))
     cut = head.threshold if threshold is None else threshold
-    return PageExplanation(page, kind, float(cut), probabilities, stage1, sequence)
+    story = head.story(page, probabilities, cut)
+    return PageExplanation(page, kind, float(cut), probabilities, stage1, sequence, story, head.switch_cost)
 
 
 # -- plain words for feature names --------------------------------------------------------------------
@@ -310,13 +311,19 @@ def format_line(explanation: PageExplanation, line: int, k: int = TOP) -> str:
     contributions, positive pushing towards story and negative towards chrome."""
     text = explanation.page.lines[line].text
     p = float(explanation.probabilities[line])
-    kept = "story (kept)" if p >= explanation.threshold else "chrome (dropped)"
+    kept = "story (kept)" if explanation.story[line] else "chrome (dropped)"
     shown = text if len(text) <= 200 else text[:197] + "..."
     out = [
         f"line {line + 1} of {len(explanation.page.lines)}: {shown}",
         f"p_story {p:.3f}, threshold {explanation.threshold:.3f}: {kept}; {explanation.head} head",
-        "",
     ]
+    if explanation.switch_cost > 0 and explanation.story[line] != (p >= explanation.threshold):
+        out.append(
+            "(kept with its neighbours: the page is read as runs of story and chrome)"
+            if explanation.story[line]
+            else "(dropped with its neighbours: the page is read as runs of story and chrome)"
+        )
+    out.append("")
     if explanation.sequence is not None:
         out += _stage_lines(
             explanation.sequence,

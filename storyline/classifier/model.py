@@ -27,6 +27,7 @@ import numpy as np
 
 from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer, page_blocks
 from storyline.classifier.page import Page
+from storyline.classifier.runs import line_weights, probability_logits, shared_containers, story_lines
 from storyline.classifier.sequence import sequence_feature_names, sequence_features
 
 if TYPE_CHECKING:
@@ -149,7 +150,8 @@ def _is_float64(features: np.ndarray) -> bool:
 
 
 class Head:
-    """The classifier for one page kind: first stage, optional sequence stage, and decision threshold.
+    """The classifier for one page kind: first stage, optional sequence stage, decision threshold, and the
+    cost of switching between story and chrome from one line to the next (``runs``; 0: none).
 
     Built from scikit-learn pipelines (training: ``Head(pipeline, sequence, threshold)``), or from a model
     file's parameters, which predict with numpy alone and build the ``pipeline``/``sequence`` objects
@@ -162,6 +164,7 @@ class Head:
         sequence: Pipeline | None = None,
         threshold: float = 0.5,
         *,
+        switch_cost: float = 0.0,
         featurizer: LineFeaturizer | None = None,
         stage1: Linear | None = None,
         sequence_stage: Linear | None = None,
@@ -171,12 +174,16 @@ class Head:
         self._pipeline = pipeline
         self._sequence = sequence
         self.threshold = threshold
+        self.switch_cost = switch_cost
         self._featurizer = featurizer
         self._stage1 = stage1
         self._sequence_stage = sequence_stage
 
     def __repr__(self) -> str:
-        return f"Head(pipeline={self.pipeline!r}, sequence={self.sequence!r}, threshold={self.threshold!r})"
+        return (
+            f"Head(pipeline={self.pipeline!r}, sequence={self.sequence!r}, threshold={self.threshold!r}, "
+            f"switch_cost={self.switch_cost!r})"
+        )
 
     @property
     def pipeline(self) -> Pipeline:
@@ -236,6 +243,15 @@ class Head:
             z = self.sequence_logits(sequence_features(z, _words(page), page_blocks(page)))
         return 1.0 / (1.0 + np.exp(-z))
 
+    def story(self, page: Page, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Which lines of ``page`` are story, given their ``probabilities``: those reaching the threshold
+        (the head's, or ``threshold``), read as runs when the head has a switch cost (see ``runs``)."""
+        cut = self.threshold if threshold is None else threshold
+        if self.switch_cost <= 0.0 or len(probabilities) < 2:
+            return np.asarray(probabilities) >= cut
+        weights, shared = line_weights(_words(page)), shared_containers(page_blocks(page))
+        return story_lines(probability_logits(probabilities), cut, weights, shared, self.switch_cost)
+
 
 @dataclass(frozen=True)
 class ScoredLine:
@@ -271,8 +287,7 @@ class StoryModel:
 
         page = segment(page, kind)
         probs = self.probabilities(page)
-        cut = self.head_for(page).threshold if threshold is None else threshold
-        story = (probs >= cut).tolist()
+        story = self.head_for(page).story(page, probs, threshold).tolist()
         return [ScoredLine(line.text, p, s) for line, p, s in zip(page.lines, probs.tolist(), story, strict=True)]
 
     def extract(self, page: str | bytes | Page, kind: str | None = None, threshold: float | None = None) -> str:
@@ -281,8 +296,7 @@ class StoryModel:
 
         page = segment(page, kind)
         probs = self.probabilities(page)
-        cut = self.head_for(page).threshold if threshold is None else threshold
-        story = (probs >= cut).tolist()  # the lines predict_lines marks story, without building them
+        story = self.head_for(page).story(page, probs, threshold).tolist()  # predict_lines' verdicts, unbuilt
         return "\n".join([line.text for line, s in zip(page.lines, story, strict=True) if s])
 
     # -- files ----------------------------------------------------------------------------------------
@@ -437,6 +451,7 @@ def _head_to_dict(head: Head) -> dict[str, Any]:
         "stage1": _linear_to_dict(stage1, [str(n) for n in featurizer.get_feature_names_out()]),
         "sequence": None if sequence is None else _linear_to_dict(sequence, sequence_feature_names()),
         "threshold": float(head.threshold),
+        "switch_cost": float(head.switch_cost),
     }
     return out
 
@@ -462,7 +477,12 @@ def _head_from_dict(spec: dict[str, Any]) -> Head:
     threshold = float(spec["threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} outside [0, 1]")
-    return Head(threshold=threshold, featurizer=featurizer, stage1=stage1, sequence_stage=sequence)
+    switch_cost = float(spec.get("switch_cost", 0.0))  # absent from files written before it existed
+    if not (math.isfinite(switch_cost) and switch_cost >= 0.0):
+        raise ValueError(f"switch cost {switch_cost} is not a non-negative number")
+    return Head(
+        threshold=threshold, switch_cost=switch_cost, featurizer=featurizer, stage1=stage1, sequence_stage=sequence
+    )
 
 
 DEFAULT_MODEL = "default_model.json"

@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from storyline.classifier.explain import TOP, PageExplanation, StageExplanation, describe, explain_page
-from storyline.classifier.model import StoryModel
+from storyline.classifier.features import page_blocks
+from storyline.classifier.model import StoryModel, _words
 from storyline.classifier.page import Page
+from storyline.classifier.runs import line_weights, shared_containers
 
 _STAGE_TITLES = {
     "sequence": "Final score: the sequence stage (first-stage scores of the line, its neighbours, its containers)",
@@ -87,12 +89,17 @@ def render_explanation(
         "head": explanation.head,
         "stages": [_stage_meta(s, _STAGE_TITLES[key]) for s, key in zip(stages, keys, strict=True)],
         "lines": [[_stage_line(s, i, top) for s in stages] for i in range(n)],
+        # what the slider needs to read the page as runs at another threshold, as ``runs`` does
+        "story": [bool(k) for k in explanation.story],
+        "switch_cost": explanation.switch_cost,
+        "weights": line_weights(_words(page)).tolist() if explanation.switch_cost > 0 else [],
+        "shared": shared_containers(page_blocks(page)).tolist() if explanation.switch_cost > 0 else [],
     }
     probs = explanation.probabilities.tolist()
     cut = explanation.threshold
     rows = []
     for i, (line, p) in enumerate(zip(page.lines, probs, strict=True)):
-        kept = p >= cut
+        kept = bool(explanation.story[i])
         gold = None if labels is None else labels[i]
         classes = "line" + (" kept" if kept else "") + (" wrong" if gold is not None and gold != kept else "")
         gold_attr = "" if gold is None else f' data-gold="{int(gold)}"'
@@ -102,7 +109,7 @@ def render_explanation(
             f'style="background:{_shade(p)}"><span class="n">{i + 1}</span>{gold_cell}'
             f'<span class="p">{p:.2f}</span><span class="t">{html.escape(line.text)}</span></li>'
         )
-    kept_count = int(np.count_nonzero(explanation.probabilities >= cut))
+    kept_count = int(np.count_nonzero(explanation.story))
     name = title or page.source or "page"
     gold_note = (
         '<span class="legend"><span class="g">S</span>/<span class="g">C</span> gold label; '
@@ -198,10 +205,32 @@ var pinned = null;
 function fmt(x, d){ return (x >= 0 ? "+" : "") + x.toFixed(d); }
 var initial = slider.value;  // the browser keeps 15 digits: at its starting value, use the exact threshold
 function cut(){ return slider.value === initial ? data.threshold : parseFloat(slider.value); }
+function logit(p){ return p <= 0 ? -50 : (p >= 1 ? 50 : Math.max(-50, Math.min(50, Math.log(p / (1 - p))))); }
+// The lines kept at threshold t: p >= t, or with a switch cost the best runs, as storyline's runs.py finds them.
+function keptAt(t){
+  var probs = lines.map(function(el){ return parseFloat(el.getAttribute("data-p")); }), n = probs.length;
+  if (slider.value === initial) return data.story;
+  if (!(data.switch_cost > 0) || n < 2) return probs.map(function(p){ return p >= t; });
+  var lt = logit(t), gains = probs.map(function(p, i){
+    var z = p <= 0 ? -50 : (p >= 1 ? 50 : Math.max(-50, Math.min(50, Math.log(p) - Math.log1p(-p))));
+    return (z - lt) * data.weights[i];
+  });
+  var chrome = 0, story = gains[0], toChrome = [false], toStory = [true];
+  for (var i = 1; i < n; i++){
+    var cost = data.switch_cost * data.shared[i], stay = chrome, sw = story - cost;
+    var c = stay >= sw ? stay : sw; toChrome.push(stay < sw);
+    stay = story; sw = chrome - cost;
+    var s = (stay >= sw ? stay : sw) + gains[i]; toStory.push(stay >= sw);
+    chrome = c; story = s;
+  }
+  var keep = new Array(n), state = story > chrome || (story === chrome && gains[n - 1] > 0);
+  for (var j = n - 1; j >= 0; j--){ keep[j] = state; state = state ? toStory[j] : toChrome[j]; }
+  return keep;
+}
 function mark(){
-  var t = cut(), kept = 0;
-  lines.forEach(function(el){
-    var keep = parseFloat(el.getAttribute("data-p")) >= t;
+  var t = cut(), kept = 0, keeps = keptAt(t);
+  lines.forEach(function(el, i){
+    var keep = keeps[i];
     el.classList.toggle("kept", keep);
     if (keep) kept++;
     var gold = el.getAttribute("data-gold");
@@ -240,7 +269,7 @@ function explain(i){
   var item = lines[i], p = parseFloat(item.getAttribute("data-p")), t = cut();
   panel.textContent = "";
   panel.appendChild(el("h2", null, "Line " + (i + 1) + ": p(story) " + p.toFixed(3) + " \u2014 " +
-    (p >= t ? "kept" : "dropped") + " at threshold " + t.toFixed(2)));
+    (item.classList.contains("kept") ? "kept" : "dropped") + " at threshold " + t.toFixed(2)));
   var text = item.querySelector(".t").textContent;
   panel.appendChild(el("p", "quote", text.length > 300 ? text.slice(0, 297) + "..." : text));
   panel.appendChild(el("p", null, "Each contribution is weight \u00d7 scaled value: positive pushes towards " +

@@ -48,8 +48,7 @@ def evaluate_page(
     """Predict one labelled page and align its lines with the gold."""
     page = as_kind(item, kind or item.kind)
     probs = model.probabilities(page)
-    cut = model.head_for(page).threshold if threshold is None else threshold
-    story = probs >= cut
+    story = model.head_for(page).story(page, probs, threshold)
     predicted = "\n".join(line.text for line, keep in zip(page.lines, story, strict=True) if keep)
     labels = None
     mask = None

@@ -28,6 +28,7 @@ def model_report(model: StoryModel, top: int = 10) -> dict[str, Any]:
         story, chrome = strongest_weights(head["stage1"], top)
         entry: dict[str, Any] = {
             "threshold": head["threshold"],
+            "switch_cost": head.get("switch_cost", 0.0),
             "features": len(head["stage1"]["feature_names"]),
             "C": head["stage1"]["classifier"].get("C"),
             "class_weight": head["stage1"]["classifier"].get("class_weight"),
@@ -70,6 +71,7 @@ def format_model_report(report: dict[str, Any]) -> str:
         out.append(
             f"{kind} head: {head['features']} features, C={head['C']}, class weight {head['class_weight']}, "
             f"threshold {head['threshold']:.2f}"
+            + (f", lines read as runs (switch cost {head['switch_cost']:g})" if head.get("switch_cost") else "")
         )
         cv = head.get("cv")
         if cv and cv.get("cv_shingle"):

@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupKFold
 
 from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.model import Head, make_classifier
+from storyline.classifier.runs import line_weights, probability_logits, shared_containers, story_lines
 from storyline.classifier.sequence import sequence_features
 from storyline.training.examples import PageExamples
 from storyline.training.metrics import PageShingler, aggregate, line_scores, score_page
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 C_GRID = (0.1, 1.0)
 CLASS_WEIGHTS: tuple[Any, ...] = (None, "balanced")
 THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
+SWITCH_COSTS = (0.0, 0.25, 0.5, 1.0)
+"""Switch costs tried (see ``runs``): 0, the plain threshold, unless reading the page as runs earns more."""
+SWITCH_CUTS = 2
+"""With a switch cost, the thresholds tried are the plain threshold's and this many grid steps either side."""
 
 
 @dataclass
@@ -58,6 +63,9 @@ class TrainingConfig:
     """Choose the threshold that reaches this mean out-of-fold recall (instead of the best F1)."""
     snippet_weight: float = 5.0
     """Row weight of lines labelled by snippets (a page with snippets labels only a few of its lines)."""
+    switch_costs: Sequence[float] = SWITCH_COSTS
+    """Costs of switching between story and chrome from one line to the next, tried with the threshold
+    (see ``choose_decision``); ``(0,)`` keeps the plain threshold."""
     seed: int = 0
 
     def featurizer(self, kind: str) -> LineFeaturizer:
@@ -97,6 +105,7 @@ class HeadReport:
     C: float
     class_weight: Any
     threshold: float
+    switch_cost: float = 0.0
     search: list[dict[str, Any]] = field(default_factory=list)
     cv_line: dict[str, float] = field(default_factory=dict)
     cv_shingle: dict[str, float] = field(default_factory=dict)
@@ -187,12 +196,23 @@ def _best_weighted_f1(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
     return max(_weighted_f1(y, p, w, t) for t in THRESHOLDS)
 
 
-def _page_texts(pages: Sequence[PageExamples], probs: np.ndarray, cut: float) -> list[str]:
+def _kept(pages: Sequence[PageExamples], probs: np.ndarray, cut: float, switch_cost: float) -> np.ndarray:
+    """Every row's verdict at threshold ``cut`` with ``switch_cost``, page by page (as ``Head.story``)."""
+    if switch_cost <= 0.0:
+        return probs >= cut
     out, start = [], 0
     for page in pages:
         n = len(page.labels)
-        keep = probs[start : start + n] >= cut
-        out.append("\n".join(t for t, k in zip(page.texts, keep, strict=True) if k))
+        out.append(_PageVerdicts(page, probs[start : start + n]).kept(cut, switch_cost))
+        start += n
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+
+def _page_texts(pages: Sequence[PageExamples], kept: np.ndarray) -> list[str]:
+    out, start = [], 0
+    for page in pages:
+        n = len(page.labels)
+        out.append("\n".join(t for t, k in zip(page.texts, kept[start : start + n], strict=True) if k))
         start += n
     return out
 
@@ -204,42 +224,96 @@ F1_TIE = 0.001
 which point of that plateau scores highest is noise. The threshold is the middle of the plateau."""
 
 
-def threshold_curve(
-    pages: Sequence[PageExamples], probs: np.ndarray, golds: Sequence[str]
-) -> dict[str, dict[float, Any]]:
-    """Out-of-fold scores of each dataset at each candidate threshold: page-level shingle scores (a
-    ``SetScore``) where pages have a full gold, a ``SnippetLineScore`` where they have only snippets."""
-    by_cut: dict[float, list[Any]] = {float(cut): [] for cut in CUTS}
-    partial: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # set -> (probs, labels) of labelled lines
+class _PageVerdicts:
+    """A training page's verdicts at any threshold and switch cost (as ``Head.story`` gives them), with
+    what the runs need computed once."""
+
+    __slots__ = ("p", "page", "_runs")
+
+    def __init__(self, page: PageExamples, p: np.ndarray) -> None:
+        self.page, self.p = page, p
+        self._runs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def kept(self, cut: float, switch_cost: float = 0.0) -> np.ndarray:
+        if switch_cost <= 0.0:
+            return self.p >= cut
+        if self._runs is None:
+            self._runs = (
+                probability_logits(self.p),
+                line_weights(self.page.words),
+                shared_containers(self.page.blocks),
+            )
+        logits, weights, shared = self._runs
+        return story_lines(logits, cut, weights, shared, switch_cost)
+
+
+def page_shinglers(pages: Sequence[PageExamples], golds: Sequence[str]) -> list[PageShingler | None]:
+    """Each page's shingle scorer against its gold (None for a page with only snippets)."""
+    return [PageShingler(page.texts, gold) if page.full_gold else None for page, gold in zip(pages, golds, strict=True)]
+
+
+def threshold_curves(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    cuts: Sequence[float] = CUTS,
+    switch_costs: Sequence[float] = (0.0,),
+    shinglers: Sequence[PageShingler | None] | None = None,
+) -> dict[float, dict[str, dict[float, Any]]]:
+    """``threshold_curve`` at each of ``switch_costs``: ``{cost: {dataset: {cut: score}}}``. ``shinglers``
+    (see ``page_shinglers``) saves building them again for another call on the same pages."""
+    settings = [(float(cost), float(cut)) for cost in switch_costs for cut in cuts]
+    by_setting: dict[tuple[float, float], list[Any]] = {key: [] for key in settings}
+    partial: dict[tuple[float, float], dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {k: {} for k in settings}
+    if shinglers is None:
+        shinglers = page_shinglers(pages, golds)
     start = 0
-    for page, gold in zip(pages, golds, strict=True):
+    for page, shingler in zip(pages, shinglers, strict=True):
         n = len(page.labels)
-        p = probs[start : start + n]
+        verdicts = _PageVerdicts(page, probs[start : start + n])
         start += n
-        if not page.full_gold:
+        if not page.full_gold:  # snippets: the kept and the story flags of the labelled lines
             assert page.labelled is not None
-            partial.setdefault(page.dataset, []).append((p[page.labelled], page.labels[page.labelled]))
+            for cost, cut in settings:
+                keep = verdicts.kept(cut, cost)
+                partial[cost, cut].setdefault(page.dataset, []).append(
+                    (keep[page.labelled], page.labels[page.labelled])
+                )
             continue
-        shingler = PageShingler(page.texts, gold)
-        seen: dict[bytes, Any] = {}  # neighbouring thresholds often keep the same lines: score each set once
-        for cut in by_cut:
-            keep = p >= cut
+        assert shingler is not None
+        seen: dict[bytes, Any] = {}  # neighbouring settings often keep the same lines: score each set once
+        for cost, cut in settings:
+            keep = verdicts.kept(cut, cost)
             key = keep.tobytes()
             if key not in seen:
                 seen[key] = shingler.score(keep)
-            by_cut[cut].append(seen[key])
+            by_setting[cost, cut].append(seen[key])
     full_pages = [page for page in pages if page.full_gold]
     full_names = sorted({page.dataset for page in full_pages})
-    curve: dict[str, dict[float, Any]] = {name: {} for name in full_names}
-    for cut, scores in by_cut.items():
+    curves: dict[float, dict[str, dict[float, Any]]] = {}
+    for (cost, cut), scores in by_setting.items():
+        curve = curves.setdefault(cost, {name: {} for name in full_names})
         for name in full_names:
             curve[name][cut] = aggregate(s for s, pg in zip(scores, full_pages, strict=True) if pg.dataset == name)
-    for name, parts in sorted(partial.items()):
-        scores_of = np.concatenate([part[0] for part in parts])
-        story = np.concatenate([part[1] for part in parts]).astype(bool)
-        label = f"{name} (snippets)" if name in curve else name
-        curve[label] = {cut: SnippetLineScore.of(scores_of >= cut, story) for cut in by_cut}
-    return curve
+        for name, parts in sorted(partial[cost, cut].items()):
+            kept = np.concatenate([part[0] for part in parts])
+            story = np.concatenate([part[1] for part in parts]).astype(bool)
+            label = f"{name} (snippets)" if name in full_names else name
+            curve.setdefault(label, {})[cut] = SnippetLineScore.of(kept, story)
+    return curves
+
+
+def threshold_curve(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    cuts: Sequence[float] = CUTS,
+    switch_cost: float = 0.0,
+) -> dict[str, dict[float, Any]]:
+    """Out-of-fold scores of each dataset at each candidate threshold (with ``switch_cost``, see ``runs``):
+    page-level shingle scores (a ``SetScore``) where pages have a full gold, a ``SnippetLineScore`` where
+    they have only snippets."""
+    return threshold_curves(pages, probs, golds, cuts, (switch_cost,))[float(switch_cost)]
 
 
 @dataclass(frozen=True)
@@ -269,6 +343,7 @@ def choose_threshold(
     golds: Sequence[str],
     target_precision: float | None = None,
     target_recall: float | None = None,
+    curve: dict[str, dict[float, Any]] | None = None,
 ) -> tuple[float, float]:
     """The threshold, and its score, from the out-of-fold page-level shingle scores averaged over datasets.
 
@@ -278,7 +353,8 @@ def choose_threshold(
     is the lowest one whose precision reaches the target (the most recall that keeps it), with
     ``target_recall`` the highest one whose recall reaches it. A target out of reach takes the closest.
     """
-    curve = threshold_curve(pages, probs, golds)
+    if curve is None:
+        curve = threshold_curve(pages, probs, golds)
     cuts = sorted(next(iter(curve.values())))
 
     def mean(cut: float, field: str) -> float:
@@ -296,6 +372,39 @@ def choose_threshold(
     ties = [c for c in cuts if mean(c, "f1") >= best - F1_TIE]
     cut = ties[len(ties) // 2]  # the middle of the plateau (of two, the higher: less chrome kept)
     return cut, mean(cut, "f1")
+
+
+def choose_decision(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    config: TrainingConfig,
+) -> tuple[float, float, float]:
+    """The threshold and switch cost (``runs``), and their score, from the out-of-fold scores.
+
+    The threshold is ``choose_threshold``'s; each positive switch cost is then tried with it and the
+    thresholds ``SWITCH_CUTS`` grid steps either side (reading a page as runs keeps more of its short
+    story lines, so a higher threshold may suit it), averaged over datasets in the same way. A switch
+    cost is kept only when it beats the plain threshold by more than ``F1_TIE``: by more than noise.
+    Precision and recall targets keep the plain threshold, the knob they describe.
+    """
+    shinglers = page_shinglers(pages, golds)
+    plain = threshold_curves(pages, probs, golds, CUTS, (0.0,), shinglers)[0.0]
+    cut, score = choose_threshold(pages, probs, golds, config.target_precision, config.target_recall, plain)
+    costs = [float(c) for c in config.switch_costs if c > 0]
+    if config.target_precision is not None or config.target_recall is not None or not costs:
+        return cut, 0.0, score
+    at = CUTS.index(cut) if cut in CUTS else int(np.argmin(np.abs(np.array(CUTS) - cut)))
+    near = CUTS[max(0, at - SWITCH_CUTS) : at + SWITCH_CUTS + 1]
+    best = (score + F1_TIE, cut, 0.0)
+    for cost, curve in threshold_curves(pages, probs, golds, near, costs, shinglers).items():
+        for c in near:
+            f1 = float(np.mean([curve[name][c].f1 for name in curve]))
+            if f1 > best[0]:
+                best = (f1, float(c), cost)
+    if best[2] == 0.0:
+        return cut, 0.0, score
+    return best[1], best[2], best[0]
 
 
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
@@ -417,10 +526,13 @@ def train_head(
         say(f"  {kind}: sequence pass: out-of-fold word-weighted F1 {before:.4f} -> {after:.4f}")
         probs = seq_oof
 
-    # 3. Threshold on out-of-fold page-level shingle F1 (snippet sets: their snippet score), each set
-    # counting the same; report the out-of-fold scores it gives.
-    threshold, _ = choose_threshold(pages, probs, golds, config.target_precision, config.target_recall)
-    texts = _page_texts(pages, probs, threshold)
+    # 3. Threshold and switch cost on out-of-fold page-level shingle F1 (snippet sets: their snippet
+    # score), each set counting the same; report the out-of-fold scores they give.
+    threshold, switch_cost, _ = choose_decision(pages, probs, golds, config)
+    if switch_cost > 0:
+        say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
+    kept = _kept(pages, probs, threshold, switch_cost)
+    texts = _page_texts(pages, kept)
     report = HeadReport(
         kind=kind,
         pages=len(pages),
@@ -429,8 +541,9 @@ def train_head(
         C=float(C),
         class_weight=weight,
         threshold=threshold,
+        switch_cost=switch_cost,
         search=search,
-        cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], probs[labelled] >= threshold).as_dict().items()},
+        cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], kept[labelled]).as_dict().items()},
         cv_shingle={
             k: round(v, 4)
             for k, v in aggregate(score_page(texts[i], golds[i]) for i in np.nonzero(full)[0].tolist())
@@ -447,7 +560,7 @@ def train_head(
                 "pages": len(val_pages),
                 "sites": len(set(site[val_pages])),
                 "shingle_f1": round(fold_score.f1, 4),
-                "line_f1": round(line_scores(y[rows], probs[rows] >= threshold).f1, 4),
+                "line_f1": round(line_scores(y[rows], kept[rows]).f1, 4),
             }
         )
     datasets = sorted({p.dataset for p in pages})
@@ -459,7 +572,7 @@ def train_head(
             }
         else:  # snippet labels only: line-level scores on the labelled lines
             rows = _rows(np.array([i for i, p in enumerate(pages) if p.dataset == name]), page_of_row) & labelled
-            scores = line_scores(y[rows], probs[rows] >= threshold)
+            scores = line_scores(y[rows], kept[rows])
             report.cv_by_dataset[name] = {
                 "line_f1": round(scores.f1, 4),
                 "pages": len([p for p in pages if p.dataset == name]),
@@ -474,7 +587,7 @@ def train_head(
     sequence = None
     if config.sequence and S is not None:
         sequence = Pipeline([("scale", seq_scaler), ("classify", fit(1.0, weight, labelled, S, seq_start, final=True))])
-    return Head(pipeline, sequence, threshold), report
+    return Head(pipeline, sequence, threshold, switch_cost=switch_cost), report
 
 
 def train_model(
