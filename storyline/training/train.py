@@ -106,6 +106,7 @@ class HeadReport:
     class_weight: Any
     threshold: float
     switch_cost: float = 0.0
+    sequence_pass: bool = True
     search: list[dict[str, Any]] = field(default_factory=list)
     cv_line: dict[str, float] = field(default_factory=dict)
     cv_shingle: dict[str, float] = field(default_factory=dict)
@@ -524,11 +525,23 @@ def train_head(
         before = _best_weighted_f1(y[labelled], probs[labelled], w[labelled])
         after = _best_weighted_f1(y[labelled], seq_oof[labelled], w[labelled])
         say(f"  {kind}: sequence pass: out-of-fold word-weighted F1 {before:.4f} -> {after:.4f}")
-        probs = seq_oof
 
     # 3. Threshold and switch cost on out-of-fold page-level shingle F1 (snippet sets: their snippet
-    # score), each set counting the same; report the out-of-fold scores they give.
-    threshold, switch_cost, _ = choose_decision(pages, probs, golds, config)
+    # score), each set counting the same; report the out-of-fold scores they give. The sequence pass
+    # and runs both read a line in its context: the sequence pass stays unless the first stage's scores
+    # read as runs do better without it, by more than noise.
+    threshold, switch_cost, score = choose_decision(pages, probs, golds, config)
+    if config.sequence and S is not None:
+        with_sequence = choose_decision(pages, seq_oof, golds, config)
+        if score > with_sequence[2] + F1_TIE:
+            say(
+                f"  {kind}: no sequence pass: runs of the first stage's scores do better ({score:.4f} against "
+                f"{with_sequence[2]:.4f} with it)"
+            )
+            S = None
+        else:
+            threshold, switch_cost, score = with_sequence
+            probs = seq_oof
     if switch_cost > 0:
         say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
     kept = _kept(pages, probs, threshold, switch_cost)
@@ -542,6 +555,7 @@ def train_head(
         class_weight=weight,
         threshold=threshold,
         switch_cost=switch_cost,
+        sequence_pass=S is not None,
         search=search,
         cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], kept[labelled]).as_dict().items()},
         cv_shingle={
