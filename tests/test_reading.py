@@ -130,3 +130,25 @@ def test_text_that_was_read_right_is_left_alone() -> None:
     assert undo_latin1_misreading(replaced) == replaced
     quotes = "<p>It’s “quoted” — and that’s all, déjà vu.</p>"
     assert undo_latin1_misreading(quotes) == quotes
+
+
+@pytest.mark.parametrize("guess", ["cp949", "euc_kr"])
+def test_chinese_bytes_detection_calls_korean_are_read_as_chinese(guess: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GB2312 bytes read as Korean too, with no broken sequence: charset-normalizer 3.4 guesses cp949 for
+    # them, 3.5 gb18030. Whatever detection guesses, Hanja beside Hangul give the Chinese reading away.
+    import charset_normalizer
+
+    class Guess:
+        encoding = guess
+
+    class Matches:
+        def best(self) -> Guess:
+            return Guess()
+
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda data: Matches())
+    chinese = "<p>图书馆星期六重新开放了。</p>"
+    assert decode(chinese.encode("gb2312")) == chinese
+    assert undo_latin1_misreading(chinese.encode("gb2312").decode("latin-1")) == chinese
+    korean = "<p>도서관이 토요일에 다시 문을 열었습니다. 韓國 大統領</p>"  # a few Hanja in Korean text stay Korean
+    assert decode(korean.encode("euc_kr")) == korean
+    assert undo_latin1_misreading(korean.encode("euc_kr").decode("latin-1")) == korean

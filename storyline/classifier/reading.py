@@ -193,10 +193,10 @@ def _undeclared_reading(data: bytes, high: int) -> str | None:
     best = from_bytes(data[:200_000]).best()
     guess = codecs.lookup(best.encoding).name if best is not None and best.encoding else None
     # (KOI8-R's lower-case letters read as Shift_JIS's half-width katakana, which Japanese uses little.)
-    codecs_tried = [c for c in _MULTI_BYTE if c not in _KANA_GUESSES or not _mostly_halfwidth_kana(data, c)]
+    codecs_tried = [c for c in _MULTI_BYTE if not _misread(data, c)]
     readings = [data.decode(codec, errors="replace") for codec in codecs_tried]
     fewest = min(readings, key=lambda reading: reading.count("\ufffd"))
-    if guess in _MULTI_BYTE_FAMILY and not (guess in _KANA_GUESSES and _mostly_halfwidth_kana(data, guess)):
+    if guess in _MULTI_BYTE_FAMILY and not _misread(data, guess):
         # detection's own variant (cp932 for Shift_JIS...) wins, unless it reads worse
         guessed = data.decode(guess, errors="replace")
         if guessed.count("\ufffd") <= fewest.count("\ufffd"):
@@ -244,6 +244,13 @@ def decode(data: bytes | str) -> str:
             cyrillic = _cyrillic_reading(data)
             if cyrillic is not None:
                 return cyrillic
+        if guess in _KOREAN_GUESSES and _mostly_hanja(data, guess):
+            # Chinese bytes read as Korean too (detection's tie-break differs between its versions)
+            for chinese in ("gb18030", "big5"):
+                try:
+                    return data.decode(chinese)
+                except UnicodeDecodeError:
+                    pass
         if guess in _LATIN_GUESSES and guess != "cp1252":
             # Detection cannot tell the single-byte Latin code pages apart on a little text; windows-1252
             # is the web's default for unlabelled Western pages (WHATWG), so it wins when it decodes.
@@ -282,6 +289,28 @@ _CYRILLIC_CODECS = ("koi8-r", "cp1251", "iso8859-5", "cp866", "mac-cyrillic", "k
 _KANA_GUESSES = frozenset(["cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004"])
 #: The ten most frequent letters of Russian text; they make up more than half of its letters.
 _COMMON_CYRILLIC = frozenset("оеаинтсрвл")
+
+
+_KOREAN_GUESSES = frozenset(["cp949", "euc_kr", "johab", "iso2022_kr"])
+
+
+def _misread(data: bytes, codec: str) -> bool:
+    """Whether a multi-byte codec that reads ``data`` reads it as no text of its language is written."""
+    if codec in _KANA_GUESSES:
+        return _mostly_halfwidth_kana(data, codec)
+    if codec in _KOREAN_GUESSES:
+        return _mostly_hanja(data, codec)
+    return False
+
+
+def _mostly_hanja(data: bytes, codec: str) -> bool:
+    """Whether bytes read in a Korean codec hold Hanja more than half as often as Hangul: Korean is
+    written in Hangul with a rare Chinese character, whereas Chinese GB2312 bytes read as Korean give
+    0.7 to 1.5 Hanja per Hangul syllable (chinese-wce's pages), their lead bytes past Hangul's being Hanja."""
+    text = data[:20_000].decode(codec, errors="ignore")
+    hangul = sum(1 for c in text if "\uac00" <= c <= "\ud7a3")
+    hanja = sum(1 for c in text if "\u4e00" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff")
+    return hanja * 2 > hangul and hanja > 0
 
 
 def _mostly_halfwidth_kana(data: bytes, codec: str) -> bool:
