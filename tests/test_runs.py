@@ -11,7 +11,7 @@ import numpy as np
 
 from storyline.classifier.model import StoryModel
 from storyline.classifier.page import Line, Page
-from storyline.classifier.runs import best_runs, line_weights, shared_containers, story_lines
+from storyline.classifier.runs import best_runs, line_weights, shared_containers, story_lines, story_lines_of_pages
 from storyline.training.examples import PageExamples
 from storyline.training.train import TrainingConfig, choose_decision
 
@@ -157,3 +157,24 @@ def test_a_page_view_marks_the_runs_the_model_keeps(small_model_path: Path) -> N
     explanation = explain_page(model, page)
     probs = model.probabilities(page)
     assert explanation.story.tolist() == model.heads["text"].story(page, probs).tolist()
+
+
+def test_story_lines_of_pages_is_story_lines_page_by_page() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        lengths = rng.integers(0, 12, size=rng.integers(1, 8))
+        total = int(lengths.sum())
+        # whole log-odds on odd trials: ties between staying and switching, which must break the same way
+        z = np.round(rng.normal(0, 2, total)) if trial % 2 else rng.normal(0, 2, total)
+        weights = line_weights(rng.integers(0, 3, total))
+        shared = rng.choice([0.0, 0.5, 1.0], total)
+        thresholds, cost = [0.3, 0.5, 0.7], float(rng.choice([0.0, 0.5, 1.0, 3.0]))
+        verdicts = story_lines_of_pages(z, thresholds, weights, shared, lengths.tolist(), cost)
+        assert verdicts.shape == (3, total)
+        start = 0
+        for n in lengths.tolist():
+            page = slice(start, start + n)
+            for row, threshold in enumerate(thresholds):
+                expected = story_lines(z[page], threshold, weights[page], shared[page], cost)
+                assert verdicts[row, page].tolist() == expected.tolist(), (trial, lengths, start, threshold)
+            start += n

@@ -100,3 +100,63 @@ def probability_logits(probabilities: np.ndarray) -> np.ndarray:
     """The log-odds of probabilities (``±inf`` at exactly 0 and 1: ``story_lines`` clips them)."""
     with np.errstate(divide="ignore"):
         return np.log(probabilities) - np.log1p(-probabilities)
+
+
+def story_lines_of_pages(
+    logits: np.ndarray,
+    thresholds: Sequence[float],
+    weights: np.ndarray,
+    shared: np.ndarray,
+    lengths: Sequence[int],
+    switch_cost: float,
+) -> np.ndarray:
+    """``story_lines`` for many pages and thresholds in one pass: the pages' lines laid end to end
+    (``lengths`` lines each), a row of verdicts per threshold. Training weighs every threshold and
+    switch cost on thousands of pages; this walks the pages side by side, line position by line
+    position, each step one array operation over every page still that long.
+    """
+    z = np.clip(np.asarray(logits, dtype=np.float64), -LOGIT_LIMIT, LOGIT_LIMIT)
+    cuts = np.array([logit(t) for t in thresholds])[:, None]
+    sizes = np.asarray(lengths, dtype=np.int64)
+    plain = z[None, :] >= cuts
+    order = np.argsort(-sizes, kind="stable")
+    order = order[sizes[order] > 1]  # a page of one line keeps the plain threshold, as story_lines does
+    if switch_cost <= 0.0 or len(order) == 0:
+        return plain
+    # Lay the lines out position by position, the longest page first, so that the pages longer than i
+    # lines are the first ones at position i.
+    longest = int(sizes[order[0]])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    alive = np.searchsorted(-sizes[order], -np.arange(longest), side="left")  # pages longer than i
+    offsets = np.concatenate([[0], np.cumsum(alive)])
+    at = np.empty(int(offsets[-1]), dtype=np.int64)  # the line-major index of each position-major slot
+    for i in range(longest):
+        at[offsets[i] : offsets[i + 1]] = starts[order[: alive[i]]] + i
+    gains = (z[at][None, :] - cuts) * np.asarray(weights, dtype=np.float64)[at][None, :]
+    costs = switch_cost * np.asarray(shared, dtype=np.float64)[at]
+    rows = len(cuts)
+    chrome = np.zeros((rows, len(order)))
+    story = gains[:, offsets[0] : offsets[1]].copy()
+    from_story_to_chrome = np.zeros(gains.shape, dtype=bool)
+    from_story_to_story = np.ones(gains.shape, dtype=bool)
+    for i in range(1, longest):
+        k, here = alive[i], slice(offsets[i], offsets[i + 1])
+        cost = costs[here]
+        before_chrome, before_story = chrome[:, :k], story[:, :k]
+        switch = before_story - cost
+        to_chrome = before_chrome < switch
+        new_chrome = np.where(to_chrome, switch, before_chrome)
+        switch = before_chrome - cost
+        stay = before_story >= switch
+        story[:, :k] = np.where(stay, before_story, switch) + gains[:, here]
+        chrome[:, :k] = new_chrome
+        from_story_to_chrome[:, here], from_story_to_story[:, here] = to_chrome, stay
+    last = offsets[sizes[order] - 1] + np.arange(len(order))  # each page's last slot
+    state = (story > chrome) | ((story == chrome) & (gains[:, last] > 0))
+    labels = np.empty(gains.shape, dtype=bool)
+    for i in range(longest - 1, -1, -1):
+        k, here = alive[i], slice(offsets[i], offsets[i + 1])
+        labels[:, here] = state[:, :k]
+        state[:, :k] = np.where(state[:, :k], from_story_to_story[:, here], from_story_to_chrome[:, here])
+    plain[:, at] = labels
+    return plain

@@ -14,6 +14,7 @@ import textwrap
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -21,6 +22,7 @@ from joblib import Parallel, delayed
 from storyline.classifier.features import LineFeaturizer, page_blocks
 from storyline.classifier.lines_text import text_page
 from storyline.classifier.page import Line, Page
+from storyline.classifier.runs import shared_containers
 from storyline.classifier.segment import segment
 from storyline.training.datasets import LabelledPage
 from storyline.training.labels import align, snippet_labels
@@ -97,6 +99,12 @@ class PageExamples:
     @property
     def full_gold(self) -> bool:
         return self.labelled is None
+
+    @cached_property
+    def shared(self) -> np.ndarray:
+        """Each line's ``shared_containers`` with the line before: training reads it for every threshold
+        and switch cost it tries."""
+        return shared_containers(self.blocks)
 
 
 def _has_labels(item: LabelledPage) -> bool:

@@ -20,10 +20,10 @@ from sklearn.model_selection import GroupKFold
 
 from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.model import Head, make_classifier
-from storyline.classifier.runs import line_weights, probability_logits, shared_containers, story_lines
+from storyline.classifier.runs import line_weights, probability_logits, story_lines_of_pages
 from storyline.classifier.sequence import sequence_features
 from storyline.training.examples import PageExamples
-from storyline.training.metrics import PageShingler, aggregate, line_scores, score_page
+from storyline.training.metrics import PageShingler, aggregate, line_scores
 
 log = logging.getLogger(__name__)
 
@@ -197,25 +197,25 @@ def _best_weighted_f1(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
     return max(_weighted_f1(y, p, w, t) for t in THRESHOLDS)
 
 
-def _kept(pages: Sequence[PageExamples], probs: np.ndarray, cut: float, switch_cost: float) -> np.ndarray:
-    """Every row's verdict at threshold ``cut`` with ``switch_cost``, page by page (as ``Head.story``)."""
+def _verdicts(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    cuts: Sequence[float],
+    switch_cost: float,
+) -> np.ndarray:
+    """Every row's verdict at each threshold of ``cuts`` (a row of verdicts each) with ``switch_cost``,
+    as ``Head.story`` gives them page by page."""
     if switch_cost <= 0.0:
-        return probs >= cut
-    out, start = [], 0
-    for page in pages:
-        n = len(page.labels)
-        out.append(_PageVerdicts(page, probs[start : start + n]).kept(cut, switch_cost))
-        start += n
-    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+        return probs[None, :] >= np.asarray(cuts, dtype=np.float64)[:, None]
+    weights = np.concatenate([line_weights(page.words) for page in pages])
+    shared = np.concatenate([page.shared for page in pages])
+    lengths = [len(page.labels) for page in pages]
+    return story_lines_of_pages(probability_logits(probs), cuts, weights, shared, lengths, switch_cost)
 
 
-def _page_texts(pages: Sequence[PageExamples], kept: np.ndarray) -> list[str]:
-    out, start = [], 0
-    for page in pages:
-        n = len(page.labels)
-        out.append("\n".join(t for t, k in zip(page.texts, kept[start : start + n], strict=True) if k))
-        start += n
-    return out
+def _kept(pages: Sequence[PageExamples], probs: np.ndarray, cut: float, switch_cost: float) -> np.ndarray:
+    """Every row's verdict at threshold ``cut`` with ``switch_cost``."""
+    return _verdicts(pages, probs, [cut], switch_cost)[0]
 
 
 CUTS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
@@ -223,29 +223,6 @@ CUTS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 F1_TIE = 0.001
 """Out-of-fold F1s this close are a tie: the curve is flat over a range of thresholds near its best, and
 which point of that plateau scores highest is noise. The threshold is the middle of the plateau."""
-
-
-class _PageVerdicts:
-    """A training page's verdicts at any threshold and switch cost (as ``Head.story`` gives them), with
-    what the runs need computed once."""
-
-    __slots__ = ("p", "page", "_runs")
-
-    def __init__(self, page: PageExamples, p: np.ndarray) -> None:
-        self.page, self.p = page, p
-        self._runs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def kept(self, cut: float, switch_cost: float = 0.0) -> np.ndarray:
-        if switch_cost <= 0.0:
-            return self.p >= cut
-        if self._runs is None:
-            self._runs = (
-                probability_logits(self.p),
-                line_weights(self.page.words),
-                shared_containers(self.page.blocks),
-            )
-        logits, weights, shared = self._runs
-        return story_lines(logits, cut, weights, shared, switch_cost)
 
 
 def page_shinglers(pages: Sequence[PageExamples], golds: Sequence[str]) -> list[PageShingler | None]:
@@ -268,15 +245,17 @@ def threshold_curves(
     partial: dict[tuple[float, float], dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {k: {} for k in settings}
     if shinglers is None:
         shinglers = page_shinglers(pages, golds)
+    verdicts = {float(cost): _verdicts(pages, probs, cuts, cost) for cost in switch_costs}
+    row = {float(cut): r for r, cut in enumerate(cuts)}
     start = 0
     for page, shingler in zip(pages, shinglers, strict=True):
         n = len(page.labels)
-        verdicts = _PageVerdicts(page, probs[start : start + n])
+        lines = slice(start, start + n)
         start += n
         if not page.full_gold:  # snippets: the kept and the story flags of the labelled lines
             assert page.labelled is not None
             for cost, cut in settings:
-                keep = verdicts.kept(cut, cost)
+                keep = verdicts[cost][row[cut], lines]
                 partial[cost, cut].setdefault(page.dataset, []).append(
                     (keep[page.labelled], page.labels[page.labelled])
                 )
@@ -284,7 +263,7 @@ def threshold_curves(
         assert shingler is not None
         seen: dict[bytes, Any] = {}  # neighbouring settings often keep the same lines: score each set once
         for cost, cut in settings:
-            keep = verdicts.kept(cut, cost)
+            keep = verdicts[cost][row[cut], lines]
             key = keep.tobytes()
             if key not in seen:
                 seen[key] = shingler.score(keep)
@@ -375,11 +354,40 @@ def choose_threshold(
     return cut, mean(cut, "f1")
 
 
+def _near(cut: float) -> Sequence[float]:
+    """The candidate thresholds within ``SWITCH_CUTS`` grid steps of ``cut``."""
+    at = CUTS.index(cut) if cut in CUTS else int(np.argmin(np.abs(np.array(CUTS) - cut)))
+    return CUTS[max(0, at - SWITCH_CUTS) : at + SWITCH_CUTS + 1]
+
+
+def runs_decision(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    costs: Sequence[float],
+    cuts: Sequence[float],
+    shinglers: Sequence[PageShingler | None] | None = None,
+) -> tuple[float, float, float]:
+    """The best ``(mean F1, threshold, switch cost)`` over the positive ``costs`` and ``cuts``, each
+    dataset counting the same; ``(-1, 0, 0)`` when no cost is positive."""
+    best = (-1.0, 0.0, 0.0)
+    positive = [float(c) for c in costs if c > 0]
+    if not positive:
+        return best
+    for cost, curve in threshold_curves(pages, probs, golds, cuts, positive, shinglers).items():
+        for c in cuts:
+            f1 = float(np.mean([curve[name][c].f1 for name in curve]))
+            if f1 > best[0]:
+                best = (f1, float(c), cost)
+    return best
+
+
 def choose_decision(
     pages: Sequence[PageExamples],
     probs: np.ndarray,
     golds: Sequence[str],
     config: TrainingConfig,
+    shinglers: Sequence[PageShingler | None] | None = None,
 ) -> tuple[float, float, float]:
     """The threshold and switch cost (``runs``), and their score, from the out-of-fold scores.
 
@@ -389,23 +397,16 @@ def choose_decision(
     cost is kept only when it beats the plain threshold by more than ``F1_TIE``: by more than noise.
     Precision and recall targets keep the plain threshold, the knob they describe.
     """
-    shinglers = page_shinglers(pages, golds)
+    if shinglers is None:
+        shinglers = page_shinglers(pages, golds)
     plain = threshold_curves(pages, probs, golds, CUTS, (0.0,), shinglers)[0.0]
     cut, score = choose_threshold(pages, probs, golds, config.target_precision, config.target_recall, plain)
-    costs = [float(c) for c in config.switch_costs if c > 0]
-    if config.target_precision is not None or config.target_recall is not None or not costs:
+    if config.target_precision is not None or config.target_recall is not None:
         return cut, 0.0, score
-    at = CUTS.index(cut) if cut in CUTS else int(np.argmin(np.abs(np.array(CUTS) - cut)))
-    near = CUTS[max(0, at - SWITCH_CUTS) : at + SWITCH_CUTS + 1]
-    best = (score + F1_TIE, cut, 0.0)
-    for cost, curve in threshold_curves(pages, probs, golds, near, costs, shinglers).items():
-        for c in near:
-            f1 = float(np.mean([curve[name][c].f1 for name in curve]))
-            if f1 > best[0]:
-                best = (f1, float(c), cost)
-    if best[2] == 0.0:
-        return cut, 0.0, score
-    return best[1], best[2], best[0]
+    f1, runs_cut, cost = runs_decision(pages, probs, golds, config.switch_costs, _near(cut), shinglers)
+    if f1 > score + F1_TIE:
+        return runs_cut, cost, f1
+    return cut, 0.0, score
 
 
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
@@ -530,22 +531,31 @@ def train_head(
     # score), each set counting the same; report the out-of-fold scores they give. The sequence pass
     # and runs both read a line in its context: the sequence pass stays unless the first stage's scores
     # read as runs do better without it, by more than noise.
-    threshold, switch_cost, score = choose_decision(pages, probs, golds, config)
+    shinglers = page_shinglers(pages, golds)
     if config.sequence and S is not None:
-        with_sequence = choose_decision(pages, seq_oof, golds, config)
-        if score > with_sequence[2] + F1_TIE:
-            say(
-                f"  {kind}: no sequence pass: runs of the first stage's scores do better ({score:.4f} against "
-                f"{with_sequence[2]:.4f} with it)"
-            )
-            S = None
-        else:
-            threshold, switch_cost, score = with_sequence
-            probs = seq_oof
+        probs, first_stage = seq_oof, probs
+        threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
+        if config.target_precision is None and config.target_recall is None:
+            costs, near = config.switch_costs, _near(threshold)
+            f1, runs_cut, cost = runs_decision(pages, first_stage, golds, costs, near, shinglers)
+            if f1 > score + F1_TIE:
+                say(
+                    f"  {kind}: no sequence pass: the first stage's scores read as runs do better ({f1:.4f} "
+                    f"against {score:.4f} with it)"
+                )
+                probs, threshold, switch_cost, score, S = first_stage, runs_cut, cost, f1, None
+    else:
+        threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
     if switch_cost > 0:
         say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
     kept = _kept(pages, probs, threshold, switch_cost)
-    texts = _page_texts(pages, kept)
+    # each page with a full gold scored once, by its shingler (the same score as score_page's)
+    ends = np.cumsum([len(p.labels) for p in pages])
+    page_score = {
+        i: shingler.score(kept[end - len(page.labels) : end])
+        for i, (page, shingler, end) in enumerate(zip(pages, shinglers, ends.tolist(), strict=True))
+        if shingler is not None
+    }
     report = HeadReport(
         kind=kind,
         pages=len(pages),
@@ -559,15 +569,12 @@ def train_head(
         search=search,
         cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], kept[labelled]).as_dict().items()},
         cv_shingle={
-            k: round(v, 4)
-            for k, v in aggregate(score_page(texts[i], golds[i]) for i in np.nonzero(full)[0].tolist())
-            .as_dict()
-            .items()
+            k: round(v, 4) for k, v in aggregate(page_score[i] for i in np.nonzero(full)[0].tolist()).as_dict().items()
         },
     )
     for _, val_pages in folds:
         val_full = [int(i) for i in val_pages if full[i]]
-        fold_score = aggregate(score_page(texts[i], golds[i]) for i in val_full)
+        fold_score = aggregate(page_score[i] for i in val_full)
         rows = _rows(val_pages, page_of_row) & labelled
         report.cv_folds.append(
             {
@@ -582,7 +589,7 @@ def train_head(
         sel = [i for i, p in enumerate(pages) if p.dataset == name and p.full_gold]
         if sel:
             report.cv_by_dataset[name] = {
-                k: round(v, 4) for k, v in aggregate(score_page(texts[i], golds[i]) for i in sel).as_dict().items()
+                k: round(v, 4) for k, v in aggregate(page_score[i] for i in sel).as_dict().items()
             }
         else:  # snippet labels only: line-level scores on the labelled lines
             rows = _rows(np.array([i for i, p in enumerate(pages) if p.dataset == name]), page_of_row) & labelled
