@@ -191,3 +191,20 @@ def test_a_fixed_seed_gives_identical_models(labelled_folder: Path) -> None:
     first, _ = train_model([("x", pages)], config, kinds=("html",))
     second, _ = train_model([("x", pages)], config, kinds=("html",))
     assert first.to_dict()["checksum"] == second.to_dict()["checksum"]
+
+
+@pytest.mark.parametrize(("first_stage", "with_sequence", "kept"), [(0.9, 0.8, False), (0.8, 0.8, True)])
+def test_the_sequence_pass_stays_only_when_the_first_stage_does_not_score_better(
+    labelled_folder: Path, monkeypatch: pytest.MonkeyPatch, first_stage: float, with_sequence: float, kept: bool
+) -> None:
+    # the decision on the first stage's scores comes first, then the one on the sequence pass's: whichever
+    # scores better (a tie: the sequence pass) decides the head
+    from storyline.training import train
+
+    scores = iter([first_stage, with_sequence])
+    monkeypatch.setattr(train, "choose_decision", lambda *args, **kwargs: (0.5, 0.0, next(scores)))
+    said: list[str] = []
+    config = TrainingConfig(folds=2, c_grid=(1.0,), class_weights=(None,))
+    model, _ = train_model([("x", list(read_pages(labelled_folder)))], config, kinds=("html",), say=said.append)
+    assert (model.heads["html"].sequence is not None) is kept
+    assert any("no sequence pass" in line for line in said) is not kept

@@ -529,23 +529,21 @@ def train_head(
 
     # 3. Threshold and switch cost on out-of-fold page-level shingle F1 (snippet sets: their snippet
     # score), each set counting the same; report the out-of-fold scores they give. The sequence pass
-    # and runs both read a line in its context: the sequence pass stays unless the first stage's scores
-    # read as runs do better without it, by more than noise.
+    # must earn its place: it stays unless the first stage's scores, with their own threshold and switch
+    # cost, do better without it by more than noise.
     shinglers = page_shinglers(pages, golds)
+    threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
     if config.sequence and S is not None:
-        probs, first_stage = seq_oof, probs
-        threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
-        if config.target_precision is None and config.target_recall is None:
-            costs, near = config.switch_costs, _near(threshold)
-            f1, runs_cut, cost = runs_decision(pages, first_stage, golds, costs, near, shinglers)
-            if f1 > score + F1_TIE:
-                say(
-                    f"  {kind}: no sequence pass: the first stage's scores read as runs do better ({f1:.4f} "
-                    f"against {score:.4f} with it)"
-                )
-                probs, threshold, switch_cost, score, S = first_stage, runs_cut, cost, f1, None
-    else:
-        threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
+        with_sequence = choose_decision(pages, seq_oof, golds, config, shinglers)
+        if score > with_sequence[2] + F1_TIE:
+            say(
+                f"  {kind}: no sequence pass: the first stage's scores do better ({score:.4f} against "
+                f"{with_sequence[2]:.4f} with it)"
+            )
+            S = None
+        else:
+            threshold, switch_cost, score = with_sequence
+            probs = seq_oof
     if switch_cost > 0:
         say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
     kept = _kept(pages, probs, threshold, switch_cost)
