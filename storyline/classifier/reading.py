@@ -295,7 +295,8 @@ _KOREAN_GUESSES = frozenset(["cp949", "euc_kr", "johab", "iso2022_kr"])
 
 
 def _misread(data: bytes, codec: str) -> bool:
-    """Whether a multi-byte codec that reads ``data`` reads it as no text of its language is written."""
+    """Whether a multi-byte codec reads ``data`` as text nobody writes in its language (KOI8-R bytes as
+    half-width katakana, GB2312 bytes as Korean thick with Hanja)."""
     if codec in _KANA_GUESSES:
         return _mostly_halfwidth_kana(data, codec)
     if codec in _KOREAN_GUESSES:
