@@ -41,7 +41,8 @@ class ModelError(ValueError):
     """A model file that cannot be used: missing, corrupt, tampered with, or of another schema."""
 
 
-def _words(page: Page) -> np.ndarray:
+def line_words(page: Page) -> np.ndarray:
+    """Each line's words (at least 1): what weighs a line in the sequence pass, the runs and training."""
     return np.array([max(1, len(line.text.split())) for line in page.lines], dtype=np.float64)
 
 
@@ -240,7 +241,7 @@ class Head:
             return np.zeros(0)
         z = self.first_stage_logits(self.featurizer.page_features(page))
         if self.has_sequence:
-            z = self.sequence_logits(sequence_features(z, _words(page), page_blocks(page)))
+            z = self.sequence_logits(sequence_features(z, line_words(page), page_blocks(page)))
         return 1.0 / (1.0 + np.exp(-z))
 
     def story(self, page: Page, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -249,7 +250,7 @@ class Head:
         cut = self.threshold if threshold is None else threshold
         if self.switch_cost <= 0.0 or len(probabilities) < 2:
             return np.asarray(probabilities) >= cut
-        weights, shared = line_weights(_words(page)), shared_containers(page_blocks(page))
+        weights, shared = line_weights(line_words(page)), shared_containers(page_blocks(page))
         return story_lines(probability_logits(probabilities), cut, weights, shared, self.switch_cost)
 
 

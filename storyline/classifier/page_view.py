@@ -20,7 +20,7 @@ import numpy as np
 
 from storyline.classifier.explain import TOP, PageExplanation, StageExplanation, describe, explain_page
 from storyline.classifier.features import page_blocks
-from storyline.classifier.model import StoryModel, _words
+from storyline.classifier.model import StoryModel, line_words
 from storyline.classifier.page import Page
 from storyline.classifier.runs import line_weights, shared_containers
 
@@ -92,7 +92,7 @@ def render_explanation(
         # what the slider needs to read the page as runs at another threshold, as ``runs`` does
         "story": [bool(k) for k in explanation.story],
         "switch_cost": explanation.switch_cost,
-        "weights": line_weights(_words(page)).tolist() if explanation.switch_cost > 0 else [],
+        "weights": line_weights(line_words(page)).tolist() if explanation.switch_cost > 0 else [],
         "shared": shared_containers(page_blocks(page)).tolist() if explanation.switch_cost > 0 else [],
     }
     probs = explanation.probabilities.tolist()

@@ -21,6 +21,7 @@ from joblib import Parallel, delayed
 
 from storyline.classifier.features import LineFeaturizer, page_blocks
 from storyline.classifier.lines_text import text_page
+from storyline.classifier.model import line_words
 from storyline.classifier.page import Line, Page
 from storyline.classifier.runs import shared_containers
 from storyline.classifier.segment import segment
@@ -144,7 +145,7 @@ def page_examples(
         group=f"{item.dataset}:{item.group}",
         features=featurizer.page_features(page).astype(np.float32),
         labels=labels,
-        words=np.array([max(1, len(line.text.split())) for line in page.lines], dtype=np.float32),
+        words=line_words(page).astype(np.float32),
         coverage=coverage,
         texts=page.texts,
         blocks=page_blocks(page),
