@@ -202,6 +202,9 @@ _SEQUENCE = {
     "story_before": "share of the page's likely story above it",
     "story_after": "share of the page's likely story below it",
     "inside_story_span": "between the first and last confident story lines",
+    "log_confident_words": "words of the page's confident story lines (log)",
+    "z_minus_page_max_by_confident": "its score below the page's best, times the confident words (log, /8)",
+    "line_mass_minus_confident": "its likely-story words against the page's confident words (log ratio)",
     "in_story_box50": "inside the block holding half of the likely story",
     "in_story_box80": "inside the block holding 80% of the likely story",
 }
