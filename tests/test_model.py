@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 import storyline
-from storyline.classifier.model import ModelError, StoryModel, default_model_path, load_model
+from storyline.classifier.features import page_blocks
+from storyline.classifier.model import ModelError, StoryModel, _checksum, default_model_path, line_words, load_model
+from storyline.classifier.segment import segment
+from storyline.classifier.sequence import OLDER_WIDTHS, sequence_feature_names, sequence_features
 from storyline.training.datasets import read_pages
 from storyline.training.train import TrainingConfig, _folds, _search_C, train_model
 
@@ -86,6 +89,37 @@ def test_corrupt_tampered_and_foreign_files_are_refused(small_model_path: Path, 
         StoryModel.load(_write(tmp_path / "list.json", [1, 2, 3]))
     with pytest.raises(ModelError, match="cannot read"):
         StoryModel.load(tmp_path / "missing.json")
+
+
+def test_a_model_file_of_an_earlier_sequence_pass_still_loads_and_predicts_as_it_did(tmp_path: Path) -> None:
+    # a sequence stage over the first 30 features, as model files written before 2026-12-02 hold
+    data = json.loads(default_model_path().read_text(encoding="utf-8"))
+    width = OLDER_WIDTHS[0]
+    for head in data["heads"].values():
+        sequence = head["sequence"]
+        sequence["feature_names"] = sequence["feature_names"][:width]
+        sequence["scaler"] = {k: v[:width] for k, v in sequence["scaler"].items()}
+        sequence["classifier"]["coef"] = sequence["classifier"]["coef"][:width]
+    data["checksum"] = _checksum(data["heads"])
+    old = StoryModel.load(_write(tmp_path / "old.json", data))
+    page = segment(EXAMPLE.read_bytes())
+    head = old.head_for(page)
+    z = head.first_stage_logits(head.featurizer.page_features(page))
+    S = sequence_features(z, line_words(page), page_blocks(page))
+    spec = data["heads"]["html"]["sequence"]
+    mean, scale = np.array(spec["scaler"]["mean"]), np.array(spec["scaler"]["scale"])
+    expected = ((S[:, :width] - mean) / scale) @ np.array(spec["classifier"]["coef"]) + spec["classifier"]["intercept"]
+    assert np.allclose(np.log(old.probabilities(page) / (1 - old.probabilities(page))), expected)
+    assert len(sequence_feature_names()) > width
+    old.save(tmp_path / "again.json")  # saved again, it keeps its own features
+    assert (
+        json.loads((tmp_path / "again.json").read_text())["heads"]["html"]["sequence"]["feature_names"]
+        == (sequence_feature_names()[:width])
+    )
+    data["heads"]["html"]["sequence"]["feature_names"][3] = "something_else"
+    data["checksum"] = _checksum(data["heads"])
+    with pytest.raises(ModelError, match="sequence feature names differ"):
+        StoryModel.load(_write(tmp_path / "foreign.json", data))
 
 
 def test_default_model_ships_small_and_extracts_the_example() -> None:

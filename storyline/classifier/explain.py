@@ -20,11 +20,9 @@ import numpy as np
 from storyline.classifier.features import (
     ANCESTOR_FLAGS,
     TAG_GROUPS,
-    page_blocks,
 )
-from storyline.classifier.model import Head, Linear, StoryModel, _head_to_dict, line_words
+from storyline.classifier.model import Head, Linear, StoryModel, _head_to_dict
 from storyline.classifier.page import Page
-from storyline.classifier.sequence import sequence_features
 
 TOP = 12
 """Contributions listed per stage and line by default; the others are summed into ``rest``."""
@@ -131,7 +129,7 @@ def explain_page(model: StoryModel, page: Page, threshold: float | None = None) 
     final = z
     if linear2 is not None and head.has_sequence:
         if page.lines:
-            values2 = sequence_features(z, line_words(page), page_blocks(page))
+            values2 = head.sequence_input(page, z)
             final = head.sequence_logits(values2)
         else:
             values2 = np.zeros((0, len(linear2.names)))

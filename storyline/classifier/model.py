@@ -28,7 +28,7 @@ import numpy as np
 from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer, page_blocks
 from storyline.classifier.page import Page
 from storyline.classifier.runs import line_weights, probability_logits, shared_containers, story_lines
-from storyline.classifier.sequence import sequence_feature_names, sequence_features
+from storyline.classifier.sequence import OLDER_WIDTHS, sequence_feature_names, sequence_features
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -241,8 +241,23 @@ class Head:
             return np.zeros(0)
         z = self.first_stage_logits(self.featurizer.page_features(page))
         if self.has_sequence:
-            z = self.sequence_logits(sequence_features(z, line_words(page), page_blocks(page)))
+            z = self.sequence_logits(self.sequence_input(page, z))
         return 1.0 / (1.0 + np.exp(-z))
+
+    def sequence_input(self, page: Page, z: np.ndarray) -> np.ndarray:
+        """The sequence stage's features of ``page``'s lines from their first-stage logits ``z``: those
+        it was trained on (a model file of an earlier storyline reads the first of them, see
+        ``sequence.OLDER_WIDTHS``)."""
+        features = sequence_features(z, line_words(page), page_blocks(page))
+        return features[:, : self.sequence_width]
+
+    @property
+    def sequence_width(self) -> int:
+        """How many of ``sequence_feature_names()`` the sequence stage reads."""
+        if self._sequence_stage is not None:
+            return len(self._sequence_stage.names)
+        fitted = getattr(self._sequence, "n_features_in_", None)  # a scikit-learn pipeline's
+        return int(fitted) if fitted is not None else len(sequence_feature_names())
 
     def story(self, page: Page, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Which lines of ``page`` are story, given their ``probabilities``: those reaching the threshold
@@ -450,7 +465,9 @@ def _head_to_dict(head: Head) -> dict[str, Any]:
             **({"drop": list(featurizer.drop)} if featurizer.drop else {}),
         },
         "stage1": _linear_to_dict(stage1, [str(n) for n in featurizer.get_feature_names_out()]),
-        "sequence": None if sequence is None else _linear_to_dict(sequence, sequence_feature_names()),
+        "sequence": None
+        if sequence is None
+        else _linear_to_dict(sequence, sequence_feature_names()[: head.sequence_width]),
         "threshold": float(head.threshold),
         "switch_cost": float(head.switch_cost),
     }
@@ -472,7 +489,11 @@ def _head_from_dict(spec: dict[str, Any]) -> Head:
     stage1 = Linear.from_spec(spec["stage1"])
     sequence = None
     if spec.get("sequence") is not None:
-        if spec["sequence"]["feature_names"] != sequence_feature_names():
+        names = spec["sequence"]["feature_names"]
+        if (
+            len(names) not in (len(sequence_feature_names()), *OLDER_WIDTHS)
+            or names != sequence_feature_names()[: len(names)]
+        ):
             raise ValueError("sequence feature names differ from this storyline's")
         sequence = Linear.from_spec(spec["sequence"])
     threshold = float(spec["threshold"])

@@ -16,6 +16,9 @@ from storyline.classifier.features import Containers, _shift, _window_mean
 OFFSETS = (1, 2, 3)
 WINDOWS = (2, 5, 15, 40)
 BOX_LEVELS = (1, 2, 3, 4)
+OLDER_WIDTHS = (30,)
+"""Sequence stages of earlier model files read the first this many features (before the confident-story
+features were added, 2026-12-02): they still load and predict as they did."""
 
 
 def sequence_feature_names() -> list[str]:
