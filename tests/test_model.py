@@ -91,10 +91,46 @@ def test_corrupt_tampered_and_foreign_files_are_refused(small_model_path: Path, 
         StoryModel.load(tmp_path / "missing.json")
 
 
+OLD_SEQUENCE_NAMES = (
+    "z",
+    "z_prev1",
+    "z_next1",
+    "z_prev2",
+    "z_next2",
+    "z_prev3",
+    "z_next3",
+    "z_win2",
+    "z_win5",
+    "z_win15",
+    "z_win40",
+    "p_win2",
+    "p_win5",
+    "p_win15",
+    "p_win40",
+    "z_minus_page_max",
+    "z_page_mean",
+    "story_before",
+    "story_after",
+    "inside_story_span",
+    "box1_mean_p",
+    "box1_story_share",
+    "box2_mean_p",
+    "box2_story_share",
+    "box3_mean_p",
+    "box3_story_share",
+    "box4_mean_p",
+    "box4_story_share",
+    "in_story_box50",
+    "in_story_box80",
+)
+"""The sequence features of model files written before 2026-12-02, in their order."""
+
+
 def test_a_model_file_of_an_earlier_sequence_pass_still_loads_and_predicts_as_it_did(tmp_path: Path) -> None:
-    # a sequence stage over the first 30 features, as model files written before 2026-12-02 hold
-    data = json.loads(default_model_path().read_text(encoding="utf-8"))
+    # a sequence stage over the 30 features that model files written before 2026-12-02 hold
     width = OLDER_WIDTHS[0]
+    assert tuple(sequence_feature_names()[:width]) == OLD_SEQUENCE_NAMES
+    data = json.loads(default_model_path().read_text(encoding="utf-8"))
     for head in data["heads"].values():
         sequence = head["sequence"]
         sequence["feature_names"] = sequence["feature_names"][:width]

@@ -28,10 +28,10 @@ def sequence_feature_names() -> list[str]:
     names += [f"z_win{r}" for r in WINDOWS]
     names += [f"p_win{r}" for r in WINDOWS]
     names += ["z_minus_page_max", "z_page_mean", "story_before", "story_after", "inside_story_span"]
-    names += ["log_confident_words", "z_minus_page_max_by_confident", "line_mass_minus_confident"]
     for k in BOX_LEVELS:
         names += [f"box{k}_mean_p", f"box{k}_story_share"]
     names += ["in_story_box50", "in_story_box80"]
+    names += ["log_confident_words", "z_minus_page_max_by_confident", "line_mass_minus_confident"]
     return names
 
 
@@ -57,10 +57,6 @@ def sequence_features(z: np.ndarray, weights: np.ndarray, blocks: list[tuple[int
     if len(confident):
         inside[confident.min() : confident.max() + 1] = 1.0
     cols += [z - z.max(), np.full(n, z.mean()), before, after, inside]
-    # How much of the page is confidently story: a page with a sure story of its own needs no lift for
-    # its near-best lines, a page whose best lines are unsure may.
-    sure = math.log1p(float(weights[p >= 0.8].sum()))
-    cols += [np.full(n, sure), (z - z.max()) * sure / 8.0, np.log1p(story_mass) - sure]
     boxes = Containers(blocks)
     box_mass, box_weight = boxes.total(story_mass), boxes.total(weights)
     for k in BOX_LEVELS:
@@ -69,4 +65,8 @@ def sequence_features(z: np.ndarray, weights: np.ndarray, blocks: list[tuple[int
     for share in (0.5, 0.8):
         main = boxes.main(story_mass, share)
         cols.append(boxes.inside(main) if main is not None else np.zeros(n))
+    # How much of the page is confidently story: a page with a sure story of its own needs no lift for
+    # its near-best lines, a page whose best lines are unsure may.
+    sure = math.log1p(float(weights[p >= 0.8].sum()))
+    cols += [np.full(n, sure), (z - z.max()) * sure / 8.0, np.log1p(story_mass) - sure]
     return np.column_stack(cols)
