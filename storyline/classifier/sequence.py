@@ -56,7 +56,8 @@ def sequence_features(z: np.ndarray, weights: np.ndarray, blocks: list[tuple[int
     inside = np.zeros(n)
     if len(confident):
         inside[confident.min() : confident.max() + 1] = 1.0
-    cols += [z - z.max(), np.full(n, z.mean()), before, after, inside]
+    below_best = z - z.max()
+    cols += [below_best, np.full(n, z.mean()), before, after, inside]
     boxes = Containers(blocks)
     box_mass, box_weight = boxes.total(story_mass), boxes.total(weights)
     for k in BOX_LEVELS:
@@ -67,6 +68,6 @@ def sequence_features(z: np.ndarray, weights: np.ndarray, blocks: list[tuple[int
         cols.append(boxes.inside(main) if main is not None else np.zeros(n))
     # How much of the page is confidently story: a page with a sure story of its own needs no lift for
     # its near-best lines, a page whose best lines are unsure may.
-    sure = math.log1p(float(weights[p >= 0.8].sum()))
-    cols += [np.full(n, sure), (z - z.max()) * sure / 8.0, np.log1p(story_mass) - sure]
+    sure = math.log1p(float(weights[confident].sum()))
+    cols += [np.full(n, sure), below_best * sure / 8.0, np.log1p(story_mass) - sure]
     return np.column_stack(cols)
