@@ -8,7 +8,8 @@
   default model's own C and class weight, and predicts the held-out fold; so no page is scored by a model
   that saw it, or saw its site in the same set (a site found in two of the sets is two groups: 18 sites,
   46 of the 2,686 pages, mostly wcxb beside trafilatura-eval). Fold models and predictions are cached in
-  ``benchmarks/.cache/quality`` under the default model's checksum, so a rerun only scores.
+  ``benchmarks/.cache/quality`` under the default model's checksum and the releases of scikit-learn, numpy
+  and scipy that fitted them (another release may fit a fold to another threshold), so a rerun only scores.
 - Peers come from ``benchmarks/.cache/peers`` (``peer_cache.py`` runs a peer only where its cache lacks pages).
 - Metric: the page-level shingle P/R/F1 of ``storyline.training.metrics`` (as in ``peer_scores.py``,
   with l3s-gn1's Latin-1 normalisation applied to every extractor alike); trafilatura-eval by its
@@ -565,9 +566,11 @@ def render(report: dict[str, Any]) -> str:
     peers = list(report["peer_versions"])
     info = report["storyline"]
     versions = ", ".join(f"{p} {v}" for p, v in report["peer_versions"].items())
+    libraries = ", ".join(f"{p} {v}" for p, v in report.get("training_libraries", {}).items())
     blocks = [
         f"Measured {report['date']} with storyline {info['version']} (default model of {info['model_created']}, "
-        f"checksum {info['checksum'][:12]}) and {versions}. Page-level shingle F1 of `../shared/data/README.md`."
+        f"checksum {info['checksum'][:12]}; folds fitted with {libraries or 'unrecorded libraries'}) and {versions}. "
+        "Page-level shingle F1 of `../shared/data/README.md`."
         + (f" **Quick sample: {report['quick']} pages per set.**" if report["quick"] else ""),
         f"¹ a set the default model trains on: storyline is scored out of fold ({report['folds']} folds over the "
         "four training sets, grouped by site, each fold retrained with the default model's C and class weight).",
@@ -594,10 +597,23 @@ def render(report: dict[str, Any]) -> str:
 # --- main ----------------------------------------------------------------------------------------------
 
 
+TRAINING_LIBRARIES = ("scikit-learn", "numpy", "scipy")
+"""What the fold models' fits depend on: another release of these may land a fold on another threshold, which
+moves a small set's out-of-fold score by a page or two (chinese-wce: 0.014 a page)."""
+
+
+def training_libraries() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in TRAINING_LIBRARIES}
+
+
 def cache_folder(model: StoryModel, folds: int, quick: int | None) -> Path:
-    """Where fold models and predictions of this default model live."""
+    """Where fold models and predictions of this default model live, per release of the training libraries:
+    fold models fitted under other releases are not reused."""
     checksum = model.to_dict()["checksum"]
-    return CACHE / checksum[:16] / (f"cv{folds}" + (f"-quick{quick}" if quick else ""))
+    libraries = "-".join(f"{name}{v}" for name, v in training_libraries().items())
+    return CACHE / checksum[:16] / libraries / (f"cv{folds}" + (f"-quick{quick}" if quick else ""))
 
 
 def new_report(args: argparse.Namespace, model: StoryModel, versions: dict[str, str]) -> dict[str, Any]:
@@ -613,6 +629,7 @@ def new_report(args: argparse.Namespace, model: StoryModel, versions: dict[str, 
             "thresholds": {k: head.threshold for k, head in model.heads.items()},
         },
         "peer_versions": versions,
+        "training_libraries": training_libraries(),
         "folds": args.folds,
         "quick": QUICK_PAGES if args.quick else None,
         "text_route": "render_text(segment(html)) fed as text, scored with the text head",
