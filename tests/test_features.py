@@ -136,3 +136,18 @@ def test_forum_and_article_templates_mark_comment_zones() -> None:
     page = segment(article)
     X = featurizer.page_features(page)
     assert X[post, col["comment_zone_article_page"]].all() and not X[post, col["comment_zone_forum_page"]].any()
+
+
+def test_comment_heading_below_an_article_counts_above_a_longer_thread() -> None:
+    article = "\n\n".join(_prose(60, f"story{k}") for k in range(3))  # 180 words of prose
+    thread = "\n\n".join(f"{_prose(150, f'post{k}')}\n\n{_prose(150, f'more{k}')}" for k in range(12))
+    menu = "Home\n\nComments\n\nAbout"
+    page = segment(f"{menu}\n\nStorm closes library\n\n{article}\n\n12 Comments\n\n{thread}", kind="text")
+    featurizer = LineFeaturizer(markup=False)
+    X = featurizer.page_features(page)
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    after = X[:, col["after_comment_heading"]]
+    heading = page.texts.index("12 Comments")
+    # the thread holds the densest prose, yet its heading follows an article: the thread is its comments
+    assert X[heading, col["dense_offset"]] < 0
+    assert after[heading:].all() and not after[:heading].any()  # the menu's "Comments" link does not count

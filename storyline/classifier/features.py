@@ -20,7 +20,7 @@ import numpy as np
 from storyline.classifier.lines_text import line_blocks
 from storyline.classifier.page import Line, Page
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -733,14 +733,20 @@ def chrome_marked(lines: Sequence[Line], zone: np.ndarray) -> np.ndarray:
     return out
 
 
-def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int) -> np.ndarray:
-    """1.0 from the first comment-section heading ("12 Comments", "Leave a Reply") at or below the page's
-    densest prose on: the reader comments that follow an article. A heading above the prose (a menu's
-    "Comments" link) does not count."""
+ARTICLE_WORDS = 150
+"""Prose words above a comment-section heading that make it an article's comments, wherever the page's
+densest prose is: a long comment thread holds the densest run of text, and its heading sits above it."""
+
+
+def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int, prose: np.ndarray) -> np.ndarray:
+    """1.0 from the first comment-section heading ("12 Comments", "Leave a Reply") below an article: at or
+    below the page's densest prose, or below ``ARTICLE_WORDS`` words of prose. A heading above the prose
+    (a menu's "Comments" link) does not count."""
     out = np.zeros(len(texts))
-    for i in np.nonzero(chars[centre:] <= 60)[0].tolist():
-        if _COMMENT_HEADING.match(texts[centre + i]):
-            out[centre + i :] = 1.0
+    above = np.cumsum(prose) - prose
+    for i in np.nonzero(chars <= 60)[0].tolist():
+        if (i >= centre or above[i] >= ARTICLE_WORDS) and _COMMENT_HEADING.match(texts[i]):
+            out[i:] = 1.0
             break
     return out
 
@@ -933,6 +939,9 @@ class LineFeaturizer:
             ]
         )
 
+        link_words = words * text[:, col["link_density"]]
+        prose = np.where(words >= 8, words - link_words, 0.0)
+
         # Position: where the line sits, and how far from the page's densest run of prose.
         index = np.arange(n, dtype=np.float64)
         before = np.cumsum(chars) - chars
@@ -948,7 +957,7 @@ class LineFeaturizer:
                 (index - centre) / max(n, 1),
                 np.log1p(np.abs(index - centre)),
                 ((index >= heavy.min()) & (index <= heavy.max())).astype(np.float64),
-                _after_comment_heading(texts, chars, centre),
+                _after_comment_heading(texts, chars, centre, prose),
             ]
         )
         parts = [text]
@@ -956,8 +965,6 @@ class LineFeaturizer:
             parts.append(paragraph)
         if "position" not in self.drop:
             parts.append(position)
-        link_words = words * text[:, col["link_density"]]
-        prose = np.where(words >= 8, words - link_words, 0.0)
         if self.markup:
             title_words = {w.lower() for w in _TOKEN.findall(page.title)} if page.title else set()
             parts.append(_markup_matrix(lines, title_words))
