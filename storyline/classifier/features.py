@@ -743,10 +743,11 @@ def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int,
     below the page's densest prose, or below ``ARTICLE_WORDS`` words of prose. A heading above the prose
     (a menu's "Comments" link) does not count."""
     out = np.zeros(len(texts))
-    above = np.cumsum(prose) - prose
-    for i in np.nonzero(chars <= 60)[0].tolist():
-        if (i >= centre or above[i] >= ARTICLE_WORDS) and _COMMENT_HEADING.match(texts[i]):
-            out[i:] = 1.0
+    above = np.cumsum(prose) - prose  # never decreases: the first line past either bound starts the search
+    start = min(centre, int(np.searchsorted(above, ARTICLE_WORDS)))
+    for i in np.nonzero(chars[start:] <= 60)[0].tolist():
+        if _COMMENT_HEADING.match(texts[start + i]):
+            out[start + i :] = 1.0
             break
     return out
 
