@@ -15,8 +15,8 @@
   with l3s-gn1's Latin-1 normalisation applied to every extractor alike); trafilatura-eval by its
   snippets. Both routes of storyline: the HTML and the same pages fed as plain text
   (``render_text(segment(html))``, one block a line, scored with the text head).
-- ``--ablation``: the sequence pass and the context features, each removed in a model retrained on the
-  four sets, scored on the evaluation-only sets.
+- ``--ablation``: the sequence pass and each feature group (context, markup, containers, position,
+  paragraph), each removed in a model retrained on the four sets, scored on the evaluation-only sets.
 
 Run (the machine is shared: low priority, at most two jobs)::
 
@@ -62,7 +62,13 @@ QUICK_PAGES = 40
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no sequence pass": {"sequence": False},
     "no context features": {"context": 0, "windows": ()},
+    "no markup features": {"markup": False},
+    "no container features": {"drop": ("containers",)},
+    "no position features": {"drop": ("position",)},
+    "no paragraph features": {"drop": ("paragraph",)},
 }
+"""Each variant retrains the default model's configuration with these changes. Markup is the html
+head's only: without it the text head is the default's, and is not trained again."""
 
 
 def say(message: str) -> None:
@@ -327,6 +333,13 @@ def cross_validate(
 # --- ablation ------------------------------------------------------------------------------------------
 
 
+def _same_head(kind: str, config: dict[str, Any], changed: dict[str, Any]) -> bool:
+    """Whether two configurations train the same ``kind`` head (a text head has no markup to drop)."""
+    if kind == "text":
+        config, changed = {**config, "markup": False}, {**changed, "markup": False}
+    return config == changed
+
+
 def ablation(
     pages: dict[str, list[LabelledPage]],
     default: StoryModel,
@@ -334,8 +347,9 @@ def ablation(
     quick: int | None,
     jobs: int,
     folder: Path,
-) -> dict[str, Any]:
-    """Scores on the evaluation-only sets of models trained on the four sets without one component each.
+) -> tuple[dict[str, Any], dict[str, dict[str, float | None]]]:
+    """Scores on the evaluation-only sets of models trained on the four sets without one component each,
+    and each model's out-of-fold score on the four sets.
 
     The full model is the default model itself (the same training on the same sets), except with
     ``--quick``, where it is retrained on the sample like the others.
@@ -345,20 +359,25 @@ def ablation(
     if not quick:
         del variants["default"]
     hyper = hyper_parameters(default)
+    wanted = [
+        (label, kind)
+        for label, changes in variants.items()
+        for kind in KINDS
+        if quick or not _same_head(kind, base_config(default), base_config(default, **changes))
+    ]
     tasks = [
         delayed(cached_head_model)(
             folder / f"{label.replace(' ', '-')}-{kind}.model.json.gz",
             training,
             kind,
             hyper,
-            base_config(default, **changes),
+            base_config(default, **variants[label]),
         )
-        for label, changes in variants.items()
-        for kind in KINDS
+        for label, kind in wanted
     ]
     say(f"ablation: {len(tasks)} heads to train or load")
-    trained = iter(Parallel(n_jobs=min(jobs, len(tasks)))(tasks))
-    models = {label: {kind: next(trained) for kind in KINDS} for label in variants}
+    trained = dict(zip(wanted, Parallel(n_jobs=min(jobs, len(tasks)))(tasks), strict=True))
+    models = {label: {kind: trained.get((label, kind), default) for kind in KINDS} for label in variants}
     if not quick:
         models = {"default": {kind: default for kind in KINDS}, **models}
     out: dict[str, Any] = {}
@@ -368,7 +387,14 @@ def ablation(
             for name in eval_sets
         }
         say(f"ablation: '{label}' scored")
-    return out
+    return out, {label: training_cv(heads) for label, heads in models.items()}
+
+
+def training_cv(heads: dict[str, StoryModel]) -> dict[str, float | None]:
+    """A model's out-of-fold shingle F1 on its training sets (full-gold pages), per head, as its training
+    measured it: what the ablation costs on the pages it is trained on."""
+    cv = {kind: heads[kind].metadata.get("cv", {}).get(kind, {}) for kind in KINDS}
+    return {kind: cv[kind].get("cv_shingle", {}).get("f1") for kind in KINDS}
 
 
 # --- the report ----------------------------------------------------------------------------------------
@@ -538,8 +564,9 @@ def route_table(report: dict[str, Any]) -> str:
     return _markdown(["set", "HTML F1", "text F1", "text − HTML"], rows)
 
 
-def ablation_table(ablations: dict[str, Any], route: str) -> str:
-    """Each ablated model's F1 on the evaluation-only sets, and its difference to the full model."""
+def ablation_table(ablations: dict[str, Any], route: str, cv: dict[str, dict[str, Any]] | None = None) -> str:
+    """Each ablated model's F1 on the evaluation-only sets, and its difference to the full model; and, when
+    ``cv`` has them, its out-of-fold F1 on the training sets."""
     base = ablations["default"]
     variants = [v for v in ablations if v != "default"]
     header = ["set", "full model", *(f"{v} (Δ)" for v in variants)]
@@ -558,6 +585,10 @@ def ablation_table(ablations: dict[str, Any], route: str) -> str:
         value = _mean([headline(ablations[variant][n][route]) or 0.0 for n in base])
         cells.append(f"{_f(value)} ({_f(None if value is None or full_mean is None else value - full_mean, True)})")
     rows.append(["**mean**", _f(full_mean), *cells])
+    if cv and all(cv.get(v, {}).get(route) is not None for v in ["default", *variants]):
+        full_cv = cv["default"][route]
+        cells = [f"{_f(cv[v][route])} ({_f(cv[v][route] - full_cv, True)})" for v in variants]
+        rows.append(["training sets, out of fold", _f(full_cv), *cells])
     return _markdown(header, rows)
 
 
@@ -589,7 +620,8 @@ def render(report: dict[str, Any]) -> str:
         for route in KINDS:
             blocks.append(
                 f"### Ablation ({route} route; trained on the four training sets, scored on the evaluation-only "
-                "sets)\n\n" + ablation_table(report["ablation"], route)
+                "sets; last row: the training sets' out-of-fold score)\n\n"
+                + ablation_table(report["ablation"], route, report.get("ablation_training_cv"))
             )
     return "\n\n".join(blocks)
 
@@ -666,7 +698,9 @@ def build_report(args: argparse.Namespace, model: StoryModel) -> dict[str, Any]:
     if args.ablation:
         eval_sets = [s for s in wanted if s not in TRAINING_SETS]
         ablation_folder = folder.parent / ("ablation" + (f"-quick{quick}" if quick else ""))
-        report["ablation"] = ablation(pages, model, eval_sets, quick, args.jobs, ablation_folder)
+        report["ablation"], report["ablation_training_cv"] = ablation(
+            pages, model, eval_sets, quick, args.jobs, ablation_folder
+        )
         save_report(report, args.output)
     return report
 
@@ -687,7 +721,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds on the training sets")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (folds trained in parallel)")
     parser.add_argument("--quick", action="store_true", help=f"a sample of {QUICK_PAGES} pages per set")
-    parser.add_argument("--ablation", action="store_true", help="also the ablation table (trains 2 models)")
+    parser.add_argument(
+        "--ablation", action="store_true", help=f"also the ablation table (trains {len(ABLATIONS)} models)"
+    )
     parser.add_argument("--model", type=Path, help="score this model file instead of the default model")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON report ('-' for none)")
     parser.add_argument("--render", type=Path, metavar="JSON", help="only print the tables of a saved report")
