@@ -381,11 +381,14 @@ def ablation(
     if not quick:
         models = {"default": {kind: default for kind in KINDS}, **models}
     out: dict[str, Any] = {}
+    scored: dict[tuple[int, str, str], dict[str, Any]] = {}  # a head shared by two variants is scored once
     for label, heads in models.items():
-        out[label] = {
-            name: {route: score(name, predict(heads[route], pages[name], route, jobs)) for route in KINDS}
-            for name in eval_sets
-        }
+        for name in eval_sets:
+            for route in KINDS:
+                key = (id(heads[route]), name, route)
+                if key not in scored:
+                    scored[key] = score(name, predict(heads[route], pages[name], route, jobs))
+        out[label] = {name: {route: scored[(id(heads[route]), name, route)] for route in KINDS} for name in eval_sets}
         say(f"ablation: '{label}' scored")
     return out, {label: training_cv(heads) for label, heads in models.items()}
 
@@ -393,8 +396,7 @@ def ablation(
 def training_cv(heads: dict[str, StoryModel]) -> dict[str, float | None]:
     """A model's out-of-fold shingle F1 on its training sets (full-gold pages), per head, as its training
     measured it: what the ablation costs on the pages it is trained on."""
-    cv = {kind: heads[kind].metadata.get("cv", {}).get(kind, {}) for kind in KINDS}
-    return {kind: cv[kind].get("cv_shingle", {}).get("f1") for kind in KINDS}
+    return {kind: heads[kind].metadata.get("cv", {}).get(kind, {}).get("cv_shingle", {}).get("f1") for kind in KINDS}
 
 
 # --- the report ----------------------------------------------------------------------------------------
