@@ -374,6 +374,15 @@ def _lazy_datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str,
     "(default 0, 0.25, 0.5 and 1; 0 alone: the plain threshold).",
 )
 @click.option("--no-sequence", is_flag=True, help="Leave out the sequence pass over neighbouring lines' scores.")
+@click.option(
+    "--comment-threads",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Synthetic article pages with a reader-comment thread (the comments not story), built from the "
+    "golds, added to the html head's training per full-gold html page; 0 for none, as when your gold keeps "
+    "reader comments.",
+)
 @click.option("--head", "heads", multiple=True, type=KIND, help="Train only these heads (default html and text).")
 @click.option("--jobs", default=-1, show_default=True, help="Processes for featurising (-1 = all cores).")
 @click.option("--seed", default=0, show_default=True, help="Seed for row sampling during the search.")
@@ -405,6 +414,7 @@ def train(
     class_weights: tuple[str, ...],
     switch_costs: tuple[float, ...],
     no_sequence: bool,
+    comment_threads: float,
     heads: tuple[str, ...],
     jobs: int,
     seed: int,
@@ -439,6 +449,7 @@ def train(
             class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
             switch_costs=switch_costs or SWITCH_COSTS,
             sequence=not no_sequence,
+            comment_threads=comment_threads,
             seed=seed,
             target_precision=target_precision,
             target_recall=target_recall,

@@ -22,6 +22,7 @@ from storyline.classifier.features import LineFeaturizer
 from storyline.classifier.model import Head, make_classifier
 from storyline.classifier.runs import line_weights, probability_logits, story_lines_of_pages
 from storyline.classifier.sequence import sequence_features
+from storyline.training import synthetic
 from storyline.training.examples import PageExamples
 from storyline.training.metrics import PageShingler, aggregate, line_scores
 
@@ -66,6 +67,9 @@ class TrainingConfig:
     switch_costs: Sequence[float] = SWITCH_COSTS
     """Costs of switching between story and chrome from one line to the next, tried with the threshold
     (see ``choose_decision``); ``(0,)`` keeps the plain threshold."""
+    comment_threads: float = 0.1
+    """Synthetic article-plus-comment-thread pages (``synthetic``) added to the html head's training, per
+    full-gold html page; 0 adds none (for a gold that keeps reader comments, as CleanEval's)."""
     seed: int = 0
 
     def featurizer(self, kind: str) -> LineFeaturizer:
@@ -252,6 +256,8 @@ def threshold_curves(
         n = len(page.labels)
         lines = slice(start, start + n)
         start += n
+        if page.dataset == synthetic.DATASET:  # made to teach a shape: the decision is scored on real pages
+            continue
         if not page.full_gold:  # snippets: the kept and the story flags of the labelled lines
             assert page.labelled is not None
             for cost, cut in settings:
@@ -268,7 +274,7 @@ def threshold_curves(
             if key not in seen:
                 seen[key] = shingler.score(keep)
             by_setting[cost, cut].append(seen[key])
-    full_pages = [page for page in pages if page.full_gold]
+    full_pages = [page for page in pages if page.full_gold and page.dataset != synthetic.DATASET]
     full_names = sorted({page.dataset for page in full_pages})
     curves: dict[float, dict[str, dict[float, Any]]] = {}
     for (cost, cut), scores in by_setting.items():
@@ -554,6 +560,9 @@ def train_head(
         for i, (page, shingler, end) in enumerate(zip(pages, shinglers, ends.tolist(), strict=True))
         if shingler is not None
     }
+    # the headline scores are the real pages' (the synthetic ones have their own line in cv_by_dataset)
+    real = np.array([p.dataset != synthetic.DATASET for p in pages])
+    scored = labelled & _rows(np.nonzero(real)[0], page_of_row)
     report = HeadReport(
         kind=kind,
         pages=len(pages),
@@ -565,15 +574,16 @@ def train_head(
         switch_cost=switch_cost,
         sequence_pass=S is not None,
         search=search,
-        cv_line={k: round(v, 4) for k, v in line_scores(y[labelled], kept[labelled]).as_dict().items()},
+        cv_line={k: round(v, 4) for k, v in line_scores(y[scored], kept[scored]).as_dict().items()},
         cv_shingle={
-            k: round(v, 4) for k, v in aggregate(page_score[i] for i in np.nonzero(full)[0].tolist()).as_dict().items()
+            k: round(v, 4)
+            for k, v in aggregate(page_score[i] for i in np.nonzero(full & real)[0].tolist()).as_dict().items()
         },
     )
     for _, val_pages in folds:
-        val_full = [int(i) for i in val_pages if full[i]]
+        val_full = [int(i) for i in val_pages if full[i] and real[i]]
         fold_score = aggregate(page_score[i] for i in val_full)
-        rows = _rows(val_pages, page_of_row) & labelled
+        rows = _rows(val_pages, page_of_row) & scored
         report.cv_folds.append(
             {
                 "pages": len(val_pages),
@@ -646,6 +656,11 @@ def train_model(
         for reason in skipped:
             log.info("skipped %s", reason)
 
+    if "html" in kinds and config.comment_threads > 0:
+        added = _add_comment_threads(built, config, jobs)
+        summary["comment_threads"] = added
+        say(f"{added} synthetic article pages with a comment thread added to the html head's training")
+
     def train_one(kind: str) -> tuple[Head, HeadReport]:
         examples = built.by_kind.pop(kind)  # this head's rows go once it is trained
         golds = [built.golds.get((ex.dataset, ex.id), "") for ex in examples]
@@ -672,6 +687,24 @@ def train_model(
         "cv": reports,
     }
     return StoryModel(heads, metadata), metadata
+
+
+def _add_comment_threads(built: Any, config: TrainingConfig, jobs: int) -> int:
+    """Build ``config.comment_threads`` synthetic pages per full-gold html page from the html pages' golds
+    and add their rows to the html head's examples; the number added."""
+    from storyline.training.examples import build_all_examples
+
+    full = [ex for ex in built.by_kind["html"] if ex.full_gold]
+    sources = [
+        (ex.dataset, ex.group, built.golds[ex.dataset, ex.id]) for ex in full if built.golds.get((ex.dataset, ex.id))
+    ]
+    pages = synthetic.comment_thread_pages(sources, round(config.comment_threads * len(full)), config.seed)
+    if not pages:
+        return 0
+    extra = build_all_examples(pages, {"html": config.featurizer("html")}, jobs=jobs)
+    built.golds.update(extra.golds)
+    built.by_kind["html"].extend(extra.by_kind["html"])
+    return len(extra.by_kind["html"])
 
 
 def effective_jobs(jobs: int) -> int:
