@@ -15,8 +15,9 @@
   with l3s-gn1's Latin-1 normalisation applied to every extractor alike); trafilatura-eval by its
   snippets. Both routes of storyline: the HTML and the same pages fed as plain text
   (``render_text(segment(html))``, one block a line, scored with the text head).
-- ``--ablation``: the sequence pass and each feature group (context, markup, containers, position,
-  paragraph), each removed in a model retrained on the four sets, scored on the evaluation-only sets.
+- ``--ablation``: the sequence pass, each feature group (context, markup, containers, position,
+  paragraph) and the synthetic comment-thread pages, each removed in a model retrained on the four sets,
+  scored on the evaluation-only sets.
 
 Run (the machine is shared: low priority, at most two jobs)::
 
@@ -66,9 +67,13 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no container features": {"drop": ("containers",)},
     "no position features": {"drop": ("position",)},
     "no paragraph features": {"drop": ("paragraph",)},
+    "no synthetic comment threads": {"comment_threads": 0.0},
 }
-"""Each variant retrains the default model's configuration with these changes. Markup is the html
-head's only: without it the text head is the default's, and is not trained again."""
+"""Each variant retrains the default model's configuration with these changes. Markup and the synthetic
+comment-thread pages are the html head's only: without them the text head is the default's, and is not
+trained again."""
+HTML_ONLY = {"markup": False, "comment_threads": 0.0}
+"""Configuration fields that change only the html head, at a value that leaves them out."""
 
 
 def say(message: str) -> None:
@@ -334,9 +339,10 @@ def cross_validate(
 
 
 def _same_head(kind: str, config: dict[str, Any], changed: dict[str, Any]) -> bool:
-    """Whether two configurations train the same ``kind`` head (a text head has no markup to drop)."""
+    """Whether two configurations train the same ``kind`` head (a text head has no markup to drop, and
+    never sees the synthetic comment threads)."""
     if kind == "text":
-        config, changed = {**config, "markup": False}, {**changed, "markup": False}
+        config, changed = {**config, **HTML_ONLY}, {**changed, **HTML_ONLY}
     return config == changed
 
 
