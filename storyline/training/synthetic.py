@@ -30,52 +30,11 @@ THREAD_RATIO = (1.5, 12.0)
 MIN_POOL = 50
 """Comment paragraphs a dataset needs before its articles get threads."""
 
-_NAMES = (
-    "Anna",
-    "Ben K.",
-    "carol_77",
-    "David",
-    "Elif",
-    "Frank Meyer",
-    "Grace",
-    "hiro",
-    "Ines",
-    "Jakob",
-    "Kim",
-    "Luis",
-    "Maya R.",
-    "Nils",
-    "Olga",
-    "Pete",
-    "Quinn",
-    "Rosa",
-    "Sam",
-    "Tomasz",
-    "Uma",
-    "Victor",
-    "Wen",
-    "Xavier",
-    "Yusuf",
-    "Zoe",
-    "Anonymous",
-    "mike",
-    "the_reader",
-    "J. Smith",
+_NAMES = tuple(
+    "Anna|Ben K.|carol_77|David|Elif|Frank Meyer|Grace|hiro|Ines|Jakob|Kim|Luis|Maya R.|Nils|Olga|Pete|"
+    "Quinn|Rosa|Sam|Tomasz|Uma|Victor|Wen|Xavier|Yusuf|Zoe|Anonymous|mike|the_reader|J. Smith".split("|")
 )
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+_MONTHS = tuple("January February March April May June July August September October November December".split())
 _NAV = ("Home", "About", "Archives", "Contact", "Subscribe", "Categories", "Blog", "Travel", "Recipes", "Tech")
 _HEADINGS = (
     "{n} Comments",
