@@ -96,6 +96,9 @@ class PageExamples:
     blocks: list[tuple[int, ...]] = field(default_factory=list)
     labelled: np.ndarray | None = None
     """Which lines carry a label (None: all of them); pages with only snippets label a few lines."""
+    scored: bool = True
+    """Whether the page counts in the threshold choice and the reported scores (a page made up to teach
+    a shape, as ``synthetic``'s, trains the fits only)."""
 
     @property
     def full_gold(self) -> bool:

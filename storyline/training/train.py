@@ -256,7 +256,7 @@ def threshold_curves(
         n = len(page.labels)
         lines = slice(start, start + n)
         start += n
-        if page.dataset == synthetic.DATASET:  # made to teach a shape: the decision is scored on real pages
+        if not page.scored:
             continue
         if not page.full_gold:  # snippets: the kept and the story flags of the labelled lines
             assert page.labelled is not None
@@ -274,7 +274,7 @@ def threshold_curves(
             if key not in seen:
                 seen[key] = shingler.score(keep)
             by_setting[cost, cut].append(seen[key])
-    full_pages = [page for page in pages if page.full_gold and page.dataset != synthetic.DATASET]
+    full_pages = [page for page in pages if page.full_gold and page.scored]
     full_names = sorted({page.dataset for page in full_pages})
     curves: dict[float, dict[str, dict[float, Any]]] = {}
     for (cost, cut), scores in by_setting.items():
@@ -560,8 +560,8 @@ def train_head(
         for i, (page, shingler, end) in enumerate(zip(pages, shinglers, ends.tolist(), strict=True))
         if shingler is not None
     }
-    # the headline scores are the real pages' (the synthetic ones have their own line in cv_by_dataset)
-    real = np.array([p.dataset != synthetic.DATASET for p in pages])
+    # the headline scores are the scored pages' (made-up ones have their own line in cv_by_dataset)
+    real = np.array([p.scored for p in pages])
     scored = labelled & _rows(np.nonzero(real)[0], page_of_row)
     report = HeadReport(
         kind=kind,
@@ -702,6 +702,8 @@ def _add_comment_threads(built: Any, config: TrainingConfig, jobs: int) -> int:
     if not pages:
         return 0
     extra = build_all_examples(pages, {"html": config.featurizer("html")}, jobs=jobs)
+    for example in extra.by_kind["html"]:
+        example.scored = False
     built.golds.update(extra.golds)
     built.by_kind["html"].extend(extra.by_kind["html"])
     return len(extra.by_kind["html"])
