@@ -16,8 +16,8 @@
   snippets. Both routes of storyline: the HTML and the same pages fed as plain text
   (``render_text(segment(html))``, one block a line, scored with the text head).
 - ``--ablation``: the sequence pass, each feature group (context, markup, containers, position,
-  paragraph) and the synthetic comment-thread pages, each removed in a model retrained on the four sets,
-  scored on the evaluation-only sets.
+  paragraph, the text head's plain-text cues) and the synthetic comment-thread pages, each removed in a
+  model retrained on the four sets, scored on the evaluation-only sets.
 
 Run (the machine is shared: low priority, at most two jobs)::
 
@@ -67,13 +67,16 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no container features": {"drop": ("containers",)},
     "no position features": {"drop": ("position",)},
     "no paragraph features": {"drop": ("paragraph",)},
+    "no plain-text cue features": {"drop": ("plain",)},
     "no synthetic comment threads": {"comment_threads": 0.0},
 }
 """Each variant retrains the default model's configuration with these changes. Markup and the synthetic
 comment-thread pages are the html head's only: without them the text head is the default's, and is not
-trained again."""
+trained again; the plain-text cues are the text head's only, and the html head is not trained again."""
 HTML_ONLY = {"markup": False, "comment_threads": 0.0}
 """Configuration fields that change only the html head, at a value that leaves them out."""
+TEXT_ONLY_GROUPS = ("plain",)
+"""Feature groups only a head without markup has: dropping them leaves the html head as it is."""
 
 
 def say(message: str) -> None:
@@ -340,10 +343,14 @@ def cross_validate(
 
 def _same_head(kind: str, config: dict[str, Any], changed: dict[str, Any]) -> bool:
     """Whether two configurations train the same ``kind`` head (a text head has no markup to drop, and
-    never sees the synthetic comment threads)."""
-    if kind == "text":
-        config, changed = {**config, **HTML_ONLY}, {**changed, **HTML_ONLY}
-    return config == changed
+    never sees the synthetic comment threads; an html head has no plain-text cues to drop)."""
+
+    def as_head_sees(c: dict[str, Any]) -> dict[str, Any]:
+        if kind == "text":
+            return {**c, **HTML_ONLY}
+        return {**c, "drop": tuple(g for g in c.get("drop", ()) if g not in TEXT_ONLY_GROUPS)}
+
+    return as_head_sees(config) == as_head_sees(changed)
 
 
 def ablation(

@@ -390,8 +390,8 @@ def _lazy_datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str,
     "--features",
     "feature_groups",
     default=None,
-    help="Feature groups to use, comma-separated, from text, paragraph, position, markup, containers, context, "
-    "windows (default: all).",
+    help="Feature groups to use, comma-separated, from text, paragraph, position, markup, containers, plain "
+    "(the text head's stand-ins for markup cues), context, windows (default: all).",
 )
 @click.option(
     "--target-precision",

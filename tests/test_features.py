@@ -151,3 +151,32 @@ def test_comment_heading_below_an_article_counts_above_a_longer_thread() -> None
     # the thread holds the densest prose, yet its heading follows an article: the thread is its comments
     assert X[heading, col["dense_offset"]] < 0
     assert after[heading:].all() and not after[:heading].any()  # the menu's "Comments" link does not count
+
+
+def test_plain_text_cues_are_the_text_heads_only() -> None:
+    html, text = LineFeaturizer(), LineFeaturizer(markup=False)
+    assert "ends_read_more" not in html.get_feature_names_out()
+    assert {"ends_read_more", "after_comment_signatures"} <= set(text.get_feature_names_out())
+    assert "ends_read_more" not in LineFeaturizer(markup=False, drop=("plain",)).get_feature_names_out()
+    teasers = "Storm closes library\n\nThe old library shut its doors on Friday night. Read more »\n\nMore [...]"
+    page = segment(teasers, kind="text")
+    X = text.page_features(page)
+    col = {n: i for i, n in enumerate(text.get_feature_names_out())}
+    assert X[:, col["ends_read_more"]].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_dated_signatures_below_an_article_start_its_comments() -> None:
+    article = "\n\n".join(_prose(60, f"story{k}") for k in range(8))  # 480 words of prose
+    comments = "\n\n".join(
+        f"{_prose(20, f'reply{k}')}\n\nPosted by: reader{k} | Jan {k + 10}, 2008 4:4{k} PM" for k in range(4)
+    )
+    byline = "By Ann Smith, January 9, 2008"
+    featurizer = LineFeaturizer(markup=False)
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    page = segment(f"Storm closes library\n\n{byline}\n\n{article}\n\n{comments}", kind="text")
+    after = featurizer.page_features(page)[:, col["after_comment_signatures"]]
+    first = next(i for i, t in enumerate(page.texts) if t.startswith("Posted by"))
+    assert after[first:].all() and not after[:first].any()  # the byline above the article does not count
+    # two dated lines are not a thread
+    page = segment(f"Storm closes library\n\n{article}\n\n" + "\n\n".join(comments.split("\n\n")[:4]), kind="text")
+    assert not featurizer.page_features(page)[:, col["after_comment_signatures"]].any()

@@ -20,7 +20,7 @@ import numpy as np
 from storyline.classifier.lines_text import line_blocks
 from storyline.classifier.page import Line, Page
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bumped whenever a feature changes meaning: a model trained on another schema is refused."""
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -206,7 +206,11 @@ COMMENT_FEATURES = (  # the page-wide forum/article template cues tell a thread 
 """Reader comments: kept by some gold standards (forums, CleanEval) and dropped by others (news pages).
 Whether a comment-marked line is the page's main text or an appendix to an article elsewhere is told by
 how much of the page's prose sits in comment-marked containers."""
-DROPPABLE = ("paragraph", "position", "containers")
+PLAIN_FEATURES = ("ends_read_more", "after_comment_signatures")
+"""Plain text's stand-ins for two markup cues: a teaser's "Read more" (a link in HTML, which link density
+sees) and the dated signature lines of a reader-comment thread below an article (a comment-marked
+container in HTML). Only a head without markup has them."""
+DROPPABLE = ("paragraph", "position", "containers", "plain")
 MARKUP_FEATURES = (
     tuple(f"tag_{name}" for name, _ in TAG_GROUPS)
     + tuple(f"in_{name}" for name, _ in ANCESTOR_FLAGS)
@@ -752,6 +756,39 @@ def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int,
     return out
 
 
+_READ_MORE = re.compile(
+    r"(?:read (?:the )?(?:more|full (?:story|article|post))|continue reading|keep reading|more\s*(?:»|›|>>|→)|"
+    r"weiterlesen|mehr lesen|lire la suite|leer m[aá]s|seguir leyendo|continua a leggere|leia mais|lees meer|"
+    r"czytaj (?:dalej|wi[eę]cej)|\[(?:\.\.\.|…)\]|\((?:more|mehr)\))\W{0,4}$",
+    re.IGNORECASE,
+)
+"""A teaser's closing link: "... Read more", "Continue reading →", "[...]", "Weiterlesen »"."""
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\bago\b", re.IGNORECASE)
+SIGNATURE_CHARS = 100
+"""Longest line read as a comment's signature ("Posted by: Sean | Jan 10, 2008 4:49 PM")."""
+
+
+def _ends_read_more(texts: Sequence[str]) -> np.ndarray:
+    """1.0 for a line that ends in a "Read more" link's words."""
+    return np.fromiter((_READ_MORE.search(t[-40:]) is not None for t in texts), dtype=np.float64, count=len(texts))
+
+
+def _after_comment_signatures(
+    texts: Sequence[str], chars: np.ndarray, centre: int, prose: np.ndarray, dated: np.ndarray
+) -> np.ndarray:
+    """1.0 from the first of three or more short dated lines (a date, a clock time, "3 hours ago") below an
+    article, bounded as for a comment heading: a thread's signature lines when the heading is missing or
+    not recognised. A byline above the article does not count."""
+    out = np.zeros(len(texts))
+    above = np.cumsum(prose) - prose
+    start = min(centre, int(np.searchsorted(above, ARTICLE_WORDS)))
+    short = start + np.nonzero(chars[start:] <= SIGNATURE_CHARS)[0]
+    signatures = [i for i in short.tolist() if dated[i] > 0 or _TIME.search(texts[i])]
+    if len(signatures) >= 3:
+        out[signatures[0] :] = 1.0
+    return out
+
+
 _comment_tokens = _Memo(lambda token: token.startswith("comment") or token in COMMENT_MARKERS)
 """``token -> whether it marks reader comments``."""
 
@@ -842,8 +879,9 @@ class LineFeaturizer:
         none, so the text head of a model is trained without them.
     context : how many lines before and after contribute their features to each line.
     windows : radii of the windows whose means each line also sees.
-    drop : feature groups left out: any of ``paragraph``, ``position``, ``containers`` (the text group
-        is always there; markup, context and windows have their own parameters).
+    drop : feature groups left out: any of ``paragraph``, ``position``, ``containers``, ``plain`` (the
+        text group is always there; markup, context and windows have their own parameters; ``plain``, the
+        stand-ins for markup cues, is used only without markup).
     """
 
     def __init__(
@@ -892,6 +930,8 @@ class LineFeaturizer:
                 names += CONTAINER_FEATURES
         elif "containers" not in self.drop:
             names += TEXT_CONTAINER_FEATURES
+        if not self.markup and "plain" not in self.drop:
+            names += PLAIN_FEATURES
         for offset in range(1, self.context + 1):
             for label in ("prev", "next"):
                 names += [f"{label}{offset}_{name}" for name in CONTEXT_BASE]
@@ -976,6 +1016,10 @@ class LineFeaturizer:
                 parts.append(_container_features(boxes, words, link_words, prose, chrome_marked(lines, zone)))
         elif "containers" not in self.drop:
             parts.append(_container_features(Containers(page_blocks(page)), words, link_words, prose, None))
+        if not self.markup and "plain" not in self.drop:
+            dated = text[:, col["date"]]
+            parts.append(_ends_read_more(texts)[:, None])
+            parts.append(_after_comment_signatures(texts, chars, centre, prose, dated)[:, None])
         base = np.hstack([text, paragraph])
         base_col = {name: i for i, name in enumerate(TEXT_FEATURES + PARAGRAPH_FEATURES)}
         ctx = base[:, [base_col[name] for name in CONTEXT_BASE]]

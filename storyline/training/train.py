@@ -79,7 +79,7 @@ class TrainingConfig:
         )
 
 
-FEATURE_GROUPS = ("text", "paragraph", "position", "markup", "containers", "context", "windows")
+FEATURE_GROUPS = ("text", "paragraph", "position", "markup", "containers", "plain", "context", "windows")
 
 
 def config_for_groups(groups: Sequence[str], **fields: Any) -> TrainingConfig:
@@ -93,7 +93,7 @@ def config_for_groups(groups: Sequence[str], **fields: Any) -> TrainingConfig:
         markup="markup" in chosen,
         context=defaults.context if "context" in chosen else 0,
         windows=defaults.windows if "windows" in chosen else (),
-        drop=tuple(g for g in ("paragraph", "position", "containers") if g not in chosen),
+        drop=tuple(g for g in ("paragraph", "position", "containers", "plain") if g not in chosen),
         **fields,
     )
 
