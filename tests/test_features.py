@@ -158,11 +158,20 @@ def test_plain_text_cues_are_the_text_heads_only() -> None:
     assert "ends_read_more" not in html.get_feature_names_out()
     assert {"ends_read_more", "after_comment_signatures"} <= set(text.get_feature_names_out())
     assert "ends_read_more" not in LineFeaturizer(markup=False, drop=("plain",)).get_feature_names_out()
-    teasers = "Storm closes library\n\nThe old library shut its doors on Friday night. Read more »\n\nMore [...]"
-    page = segment(teasers, kind="text")
+    lines = [
+        ("Storm closes library", 0.0),
+        ("The old library shut its doors on Friday night. Read more »", 1.0),
+        ("The mayor said it would open again [...]", 1.0),
+        ("Floods in the valley [Continue reading]", 1.0),
+        ("Weiterlesen", 1.0),
+        ("More >", 1.0),
+        ("Readers wanted more", 0.0),
+        ("Read more about the storm in our archive", 0.0),
+    ]
+    page = segment("\n\n".join(line for line, _ in lines), kind="text")
     X = text.page_features(page)
     col = {n: i for i, n in enumerate(text.get_feature_names_out())}
-    assert X[:, col["ends_read_more"]].tolist() == [0.0, 1.0, 1.0]
+    assert X[:, col["ends_read_more"]].tolist() == [flag for _, flag in lines]
 
 
 def test_dated_signatures_below_an_article_start_its_comments() -> None:

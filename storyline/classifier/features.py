@@ -756,21 +756,33 @@ def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int,
     return out
 
 
-_READ_MORE = re.compile(
-    r"(?:read (?:the )?(?:more|full (?:story|article|post))|continue reading|keep reading|more\s*(?:»|›|>>|→)|"
-    r"weiterlesen|mehr lesen|lire la suite|leer m[aá]s|seguir leyendo|continua a leggere|leia mais|lees meer|"
-    r"czytaj (?:dalej|wi[eę]cej)|\[(?:\.\.\.|…)\]|\((?:more|mehr)\))\W{0,4}$",
-    re.IGNORECASE,
+_READ_MORE_ENDINGS = tuple(
+    "read more|read full story|read the full story|read full article|read the full article|read the full post|"
+    "continue reading|keep reading|weiterlesen|mehr lesen|lire la suite|leer más|leer mas|seguir leyendo|"
+    "continua a leggere|leia mais|lees meer|czytaj dalej|czytaj więcej|(more|(mehr".split("|")
 )
-"""A teaser's closing link: "... Read more", "Continue reading →", "[...]", "Weiterlesen »"."""
+"""How a teaser's closing link ends, once trailing punctuation, arrows and brackets are stripped: "... Read
+more", "[Continue reading →]", "Weiterlesen »"; "[...]" is checked before stripping."""
+_ARROWS = "»›>→"
+_TRAILING = " \t.:!…-–])" + _ARROWS
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\bago\b", re.IGNORECASE)
 SIGNATURE_CHARS = 100
 """Longest line read as a comment's signature ("Posted by: Sean | Jan 10, 2008 4:49 PM")."""
 
 
 def _ends_read_more(texts: Sequence[str]) -> np.ndarray:
-    """1.0 for a line that ends in a "Read more" link's words."""
-    return np.fromiter((_READ_MORE.search(t[-40:]) is not None for t in texts), dtype=np.float64, count=len(texts))
+    """1.0 for a line that ends in a "Read more" link's words (or in "more »", "More >>")."""
+    out = np.zeros(len(texts))
+    for i, text in enumerate(texts):
+        tail = text[-40:].lower()
+        stripped = tail.rstrip(_TRAILING)
+        if (
+            stripped.endswith(_READ_MORE_ENDINGS)
+            or (stripped.endswith("more") and any(a in tail[len(stripped) :] for a in _ARROWS))
+            or tail.rstrip(" \t.").endswith(("[...]", "[…]"))
+        ):
+            out[i] = 1.0
+    return out
 
 
 def _after_comment_signatures(
