@@ -742,13 +742,19 @@ ARTICLE_WORDS = 150
 densest prose is: a long comment thread holds the densest run of text, and its heading sits above it."""
 
 
+def _below_article(centre: int, prose: np.ndarray) -> int:
+    """The first line a comment section can start at: the page's densest prose, or the first line with
+    ``ARTICLE_WORDS`` words of prose above it, whichever comes first."""
+    above = np.cumsum(prose) - prose  # never decreases: the first line past the bound starts the search
+    return min(centre, int(np.searchsorted(above, ARTICLE_WORDS)))
+
+
 def _after_comment_heading(texts: Sequence[str], chars: np.ndarray, centre: int, prose: np.ndarray) -> np.ndarray:
     """1.0 from the first comment-section heading ("12 Comments", "Leave a Reply") below an article: at or
     below the page's densest prose, or below ``ARTICLE_WORDS`` words of prose. A heading above the prose
     (a menu's "Comments" link) does not count."""
     out = np.zeros(len(texts))
-    above = np.cumsum(prose) - prose  # never decreases: the first line past either bound starts the search
-    start = min(centre, int(np.searchsorted(above, ARTICLE_WORDS)))
+    start = _below_article(centre, prose)
     for i in np.nonzero(chars[start:] <= 60)[0].tolist():
         if _COMMENT_HEADING.match(texts[start + i]):
             out[start + i :] = 1.0
@@ -792,8 +798,7 @@ def _after_comment_signatures(
     article, bounded as for a comment heading: a thread's signature lines when the heading is missing or
     not recognised. A byline above the article does not count."""
     out = np.zeros(len(texts))
-    above = np.cumsum(prose) - prose
-    start = min(centre, int(np.searchsorted(above, ARTICLE_WORDS)))
+    start = _below_article(centre, prose)
     short = start + np.nonzero(chars[start:] <= SIGNATURE_CHARS)[0]
     signatures = [i for i in short.tolist() if dated[i] > 0 or _TIME.search(texts[i])]
     if len(signatures) >= 3:
