@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from storyline.classifier.features import LineFeaturizer
+from storyline.classifier.features import DROPPABLE, LineFeaturizer
 from storyline.classifier.model import Head, make_classifier
 from storyline.classifier.runs import line_weights, probability_logits, story_lines_of_pages
 from storyline.classifier.sequence import sequence_features
@@ -93,7 +93,7 @@ def config_for_groups(groups: Sequence[str], **fields: Any) -> TrainingConfig:
         markup="markup" in chosen,
         context=defaults.context if "context" in chosen else 0,
         windows=defaults.windows if "windows" in chosen else (),
-        drop=tuple(g for g in ("paragraph", "position", "containers", "plain") if g not in chosen),
+        drop=tuple(g for g in DROPPABLE if g not in chosen),
         **fields,
     )
 
