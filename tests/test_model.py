@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import storyline
 from storyline.classifier.features import page_blocks
@@ -261,6 +262,26 @@ def test_a_fixed_seed_gives_identical_models(labelled_folder: Path) -> None:
     first, _ = train_model([("x", pages)], config, kinds=("html",))
     second, _ = train_model([("x", pages)], config, kinds=("html",))
     assert first.to_dict()["checksum"] == second.to_dict()["checksum"]
+
+
+def test_the_fits_run_on_one_blas_thread_whatever_the_caller_allows(
+    labelled_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BLAS spread over several threads sums in another order: the model would depend on the cores."""
+    import storyline.training.train as train
+
+    threads: list[int] = []
+    real = train.make_classifier
+
+    def recording(*args: object, **kwargs: object) -> object:
+        threads.append(max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train, "make_classifier", recording)
+    config = TrainingConfig(folds=2, c_grid=(1.0,), class_weights=(None,), max_lines_for_search=200)
+    with threadpool_limits(limits=2, user_api="blas"):
+        train_model([("x", list(read_pages(labelled_folder)))], config, kinds=("html", "text"), jobs=2)
+    assert threads and set(threads) == {1}
 
 
 @pytest.mark.parametrize(("first_stage", "with_sequence", "kept"), [(0.9, 0.8, False), (0.8, 0.8, True)])

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 from storyline.classifier.features import DROPPABLE, LineFeaturizer
 from storyline.classifier.model import Head, make_classifier
@@ -668,15 +669,18 @@ def train_model(
         return train_head(kind, examples, golds, config, say)
 
     # The heads are independent: with more than one process allowed, they train side by side in
-    # threads (the fits run in numpy and scipy, which let go of the GIL, on one core each).
+    # threads (the fits run in numpy and scipy, which let go of the GIL). Each fit runs on one core:
+    # a BLAS spread over several threads sums in another order, and the solver's path, the
+    # threshold chosen and so the model would depend on how many cores the machine has.
     workers = min(len(kinds), effective_jobs(jobs))
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            trained = dict(zip(kinds, pool.map(train_one, kinds), strict=True))
-    else:
-        trained = {kind: train_one(kind) for kind in kinds}
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                trained = dict(zip(kinds, pool.map(train_one, kinds), strict=True))
+        else:
+            trained = {kind: train_one(kind) for kind in kinds}
     heads = {kind: head for kind, (head, _) in trained.items()}
     reports = {kind: report.as_dict() for kind, (_, report) in trained.items()}
     metadata = {
