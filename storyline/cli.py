@@ -143,7 +143,8 @@ def _check_predict_options(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    help="Story probability a line needs to be kept (default: the model's own threshold).",
+    help="Story probability a line needs to be kept (default: the model's own threshold); pages whose markup "
+    "is a forum's need the model's forum offset less.",
 )
 @click.option(
     "--input-type",
@@ -375,6 +376,12 @@ def _lazy_datasets(paths: tuple[str, ...], split: str | None) -> list[tuple[str,
 )
 @click.option("--no-sequence", is_flag=True, help="Leave out the sequence pass over neighbouring lines' scores.")
 @click.option(
+    "--no-forum-offset",
+    is_flag=True,
+    help="Judge pages whose markup is a forum's at the threshold of every other page (by default they get a "
+    "lower one when that scores better on them out of fold).",
+)
+@click.option(
     "--comment-threads",
     default=0.1,
     show_default=True,
@@ -414,6 +421,7 @@ def train(
     class_weights: tuple[str, ...],
     switch_costs: tuple[float, ...],
     no_sequence: bool,
+    no_forum_offset: bool,
     comment_threads: float,
     heads: tuple[str, ...],
     jobs: int,
@@ -437,7 +445,14 @@ def train(
     """
     if target_precision is not None and target_recall is not None:
         raise _fail("give --target-precision or --target-recall, not both")
-    from storyline.training.train import C_GRID, FEATURE_GROUPS, SWITCH_COSTS, config_for_groups, train_model
+    from storyline.training.train import (
+        C_GRID,
+        FEATURE_GROUPS,
+        FORUM_OFFSETS,
+        SWITCH_COSTS,
+        config_for_groups,
+        train_model,
+    )
 
     groups = [g.strip() for g in feature_groups.split(",") if g.strip()] if feature_groups else FEATURE_GROUPS
     sets = _lazy_datasets(data, split)
@@ -449,6 +464,7 @@ def train(
             class_weights=tuple(None if w == "none" else w for w in class_weights) or (None, "balanced"),
             switch_costs=switch_costs or SWITCH_COSTS,
             sequence=not no_sequence,
+            forum_offsets=(0.0,) if no_forum_offset else FORUM_OFFSETS,
             comment_threads=comment_threads,
             seed=seed,
             target_precision=target_precision,
@@ -469,7 +485,8 @@ def train(
         sh, ln = report["cv_shingle"], report["cv_line"]
         say(
             f"{kind} head: C={report['C']:g} class_weight={report['class_weight']} "
-            f"threshold={report['threshold']:.2f} switch_cost={report.get('switch_cost', 0.0):g}; "
+            f"threshold={report['threshold']:.2f} switch_cost={report.get('switch_cost', 0.0):g} "
+            f"forum_offset={report.get('forum_offset', 0.0):g}; "
             f"out-of-fold shingle F1 {sh['f1']:.3f} (P {sh['precision']:.3f}, R {sh['recall']:.3f}); "
             f"line F1 {ln['f1']:.3f}"
         )
@@ -499,7 +516,12 @@ def train(
 )
 @click.option("--split", default=None, help="Only pages of this split (e.g. test for dragnet).")
 @click.option("--input-type", type=KIND, default=None, help="Feed the pages as HTML or as their plain-text rendering.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Override the model's threshold.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Override the model's threshold (forum pages: less its forum offset).",
+)
 @click.option(
     "--by",
     type=click.Choice(["page_type", "domain"]),
@@ -724,9 +746,8 @@ def label(
         probs: list[float | None] = [float(p) for p in scores]
         head = model.head_for(page)
         story = head.story(page, scores).tolist()
-        marks = [
-            "?" if abs(p - head.threshold) < doubt else ("S" if s else "C") for p, s in zip(scores, story, strict=True)
-        ]
+        cut = head.page_threshold(page)
+        marks = ["?" if abs(p - cut) < doubt else ("S" if s else "C") for p, s in zip(scores, story, strict=True)]
         name = safe_name(item.source) or "page"
         while name in used:
             name += "_"

@@ -79,6 +79,7 @@ class PageExplanation:
     head: str
     """The model head that judged the page (``html`` or ``text``)."""
     threshold: float
+    """The threshold this page is judged at (a forum page's is lower, see ``Head.page_threshold``)."""
     probabilities: np.ndarray
     stage1: StageExplanation
     sequence: StageExplanation | None
@@ -135,8 +136,8 @@ def explain_page(model: StoryModel, page: Page, threshold: float | None = None) 
             values2 = np.zeros((0, len(linear2.names)))
         sequence = _stage("sequence", linear2, values2, final)
     probabilities = 1.0 / (1.0 + np.exp(-final))
-    cut = head.threshold if threshold is None else threshold
-    story = head.story(page, probabilities, cut)
+    story = head.story(page, probabilities, threshold)
+    cut = head.page_threshold(page, threshold)
     return PageExplanation(page, kind, float(cut), probabilities, stage1, sequence, story, head.switch_cost)
 
 

@@ -828,6 +828,30 @@ def comment_zone(lines: Sequence[Line]) -> np.ndarray:
     return zone
 
 
+def template_tokens(lines: Sequence[Line]) -> tuple[int, int]:
+    """How many of ``FORUM_MARKERS`` and of ``ARTICLE_MARKERS`` the page's class/id tokens hold: how much
+    its template reads as forum software's and as an article's."""
+    tokens: set[str] = set()
+    for markers in {line.markers for line in lines}:
+        tokens |= markers
+    return len(tokens & FORUM_MARKERS), len(tokens & ARTICLE_MARKERS)
+
+
+FORUM_TEMPLATE_TOKENS = 2
+"""Forum tokens (``FORUM_MARKERS``) that make a page's template forum software's, if it has fewer
+article tokens (``ARTICLE_MARKERS``): one alone (a "topic" tag, an "avatar" image) is on any kind of page."""
+
+
+def forum_template(page: Page) -> bool:
+    """Whether the page's markup is a forum's (at least ``FORUM_TEMPLATE_TOKENS`` forum tokens and fewer
+    article tokens), where a thread's posts are the text: a head may judge such pages at a lower
+    threshold (``Head.forum_offset``). Plain text has no markup: never."""
+    if page.kind != "html" or not page.lines:
+        return False
+    forum, article = template_tokens(page.lines)
+    return forum >= FORUM_TEMPLATE_TOKENS > article
+
+
 def _comment_features(lines: Sequence[Line], prose: np.ndarray, zone: np.ndarray) -> np.ndarray:
     """``COMMENT_FEATURES``: whether a line sits in a comment-marked container (``zone``), the share of
     the page's prose that does, and the zone crossed with the rest of the page's prose, as a share and in
@@ -838,11 +862,8 @@ def _comment_features(lines: Sequence[Line], prose: np.ndarray, zone: np.ndarray
     share = inside / total if total > 0 else float(zone.mean())
     # An article above its comments has prose of its own outside them; a forum thread has little.
     other = math.log1p(total - inside)
-    tokens: set[str] = set()
-    for markers in {line.markers for line in lines}:
-        tokens |= markers
-    forum = min(len(tokens & FORUM_MARKERS), 3) / 3.0
-    article = min(len(tokens & ARTICLE_MARKERS), 3) / 3.0
+    forum_tokens, article_tokens = template_tokens(lines)
+    forum, article = min(forum_tokens, 3) / 3.0, min(article_tokens, 3) / 3.0
     n = len(lines)
     return np.column_stack(
         [

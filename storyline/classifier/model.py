@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer, page_blocks
+from storyline.classifier.features import SCHEMA_VERSION, LineFeaturizer, forum_template, page_blocks
 from storyline.classifier.page import Page
 from storyline.classifier.runs import line_weights, probability_logits, shared_containers, story_lines
 from storyline.classifier.sequence import OLDER_WIDTHS, sequence_feature_names, sequence_features
@@ -151,8 +151,9 @@ def _is_float64(features: np.ndarray) -> bool:
 
 
 class Head:
-    """The classifier for one page kind: first stage, optional sequence stage, decision threshold, and the
-    cost of switching between story and chrome from one line to the next (``runs``; 0: none).
+    """The classifier for one page kind: first stage, optional sequence stage, decision threshold, the
+    cost of switching between story and chrome from one line to the next (``runs``; 0: none), and how
+    much lower the threshold is on pages whose markup is forum software's (``forum_offset``; 0: none).
 
     Built from scikit-learn pipelines (training: ``Head(pipeline, sequence, threshold)``), or from a model
     file's parameters, which predict with numpy alone and build the ``pipeline``/``sequence`` objects
@@ -166,6 +167,7 @@ class Head:
         threshold: float = 0.5,
         *,
         switch_cost: float = 0.0,
+        forum_offset: float = 0.0,
         featurizer: LineFeaturizer | None = None,
         stage1: Linear | None = None,
         sequence_stage: Linear | None = None,
@@ -176,6 +178,7 @@ class Head:
         self._sequence = sequence
         self.threshold = threshold
         self.switch_cost = switch_cost
+        self.forum_offset = forum_offset
         self._featurizer = featurizer
         self._stage1 = stage1
         self._sequence_stage = sequence_stage
@@ -183,7 +186,7 @@ class Head:
     def __repr__(self) -> str:
         return (
             f"Head(pipeline={self.pipeline!r}, sequence={self.sequence!r}, threshold={self.threshold!r}, "
-            f"switch_cost={self.switch_cost!r})"
+            f"switch_cost={self.switch_cost!r}, forum_offset={self.forum_offset!r})"
         )
 
     @property
@@ -259,10 +262,19 @@ class Head:
         fitted = getattr(self._sequence, "n_features_in_", None)  # a scikit-learn pipeline's
         return int(fitted) if fitted is not None else len(sequence_feature_names())
 
-    def story(self, page: Page, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """Which lines of ``page`` are story, given their ``probabilities``: those reaching the threshold
-        (the head's, or ``threshold``), read as runs when the head has a switch cost (see ``runs``)."""
+    def page_threshold(self, page: Page, threshold: float | None = None) -> float:
+        """The threshold ``page`` is judged at: the head's (or ``threshold``), less ``forum_offset`` when
+        the page's markup is a forum's (``features.forum_template``)."""
         cut = self.threshold if threshold is None else threshold
+        if self.forum_offset > 0.0 and forum_template(page):
+            cut = max(cut - self.forum_offset, 0.0)
+        return cut
+
+    def story(self, page: Page, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Which lines of ``page`` are story, given their ``probabilities``: those reaching the page's
+        threshold (``page_threshold``: the head's, or ``threshold``), read as runs when the head has a
+        switch cost (see ``runs``)."""
+        cut = self.page_threshold(page, threshold)
         if self.switch_cost <= 0.0 or len(probabilities) < 2:
             return np.asarray(probabilities) >= cut
         weights, shared = line_weights(line_words(page)), shared_containers(page_blocks(page))
@@ -470,6 +482,7 @@ def _head_to_dict(head: Head) -> dict[str, Any]:
         else _linear_to_dict(sequence, sequence_feature_names()[: head.sequence_width]),
         "threshold": float(head.threshold),
         "switch_cost": float(head.switch_cost),
+        "forum_offset": float(head.forum_offset),
     }
     return out
 
@@ -502,8 +515,16 @@ def _head_from_dict(spec: dict[str, Any]) -> Head:
     switch_cost = float(spec.get("switch_cost", 0.0))  # absent from files written before it existed
     if not (math.isfinite(switch_cost) and switch_cost >= 0.0):
         raise ValueError(f"switch cost {switch_cost} is not a non-negative number")
+    forum_offset = float(spec.get("forum_offset", 0.0))  # absent from files written before it existed
+    if not 0.0 <= forum_offset <= 1.0:
+        raise ValueError(f"forum offset {forum_offset} outside [0, 1]")
     return Head(
-        threshold=threshold, switch_cost=switch_cost, featurizer=featurizer, stage1=stage1, sequence_stage=sequence
+        threshold=threshold,
+        switch_cost=switch_cost,
+        forum_offset=forum_offset,
+        featurizer=featurizer,
+        stage1=stage1,
+        sequence_stage=sequence,
     )
 
 

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 from joblib import Parallel, delayed
 
-from storyline.classifier.features import LineFeaturizer, page_blocks
+from storyline.classifier.features import LineFeaturizer, forum_template, page_blocks
 from storyline.classifier.lines_text import text_page
 from storyline.classifier.model import line_words
 from storyline.classifier.page import Line, Page
@@ -96,6 +96,9 @@ class PageExamples:
     blocks: list[tuple[int, ...]] = field(default_factory=list)
     labelled: np.ndarray | None = None
     """Which lines carry a label (None: all of them); pages with only snippets label a few lines."""
+    forum_template: bool = False
+    """Whether the page's markup is a forum's (``features.forum_template``): such pages get a threshold
+    offset of their own."""
     scored: bool = True
     """Whether the page counts in the threshold choice and the reported scores (a page made up to teach
     a shape, as ``synthetic``'s, trains the fits only)."""
@@ -153,6 +156,7 @@ def page_examples(
         texts=page.texts,
         blocks=page_blocks(page),
         labelled=labelled,
+        forum_template=forum_template(page),
     )
 
 

@@ -29,6 +29,7 @@ def model_report(model: StoryModel, top: int = 10) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "threshold": head["threshold"],
             "switch_cost": head.get("switch_cost", 0.0),
+            "forum_offset": head.get("forum_offset", 0.0),
             "features": len(head["stage1"]["feature_names"]),
             "C": head["stage1"]["classifier"].get("C"),
             "class_weight": head["stage1"]["classifier"].get("class_weight"),
@@ -72,6 +73,7 @@ def format_model_report(report: dict[str, Any]) -> str:
             f"{kind} head: {head['features']} features, C={head['C']}, class weight {head['class_weight']}, "
             f"threshold {head['threshold']:.2f}"
             + (f", lines read as runs (switch cost {head['switch_cost']:g})" if head.get("switch_cost") else "")
+            + (f", forum pages at {head['threshold'] - head['forum_offset']:.3g}" if head.get("forum_offset") else "")
         )
         cv = head.get("cv")
         if cv and cv.get("cv_shingle"):

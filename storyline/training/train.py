@@ -36,6 +36,10 @@ SWITCH_COSTS = (0.0, 0.25, 0.5, 1.0)
 """Switch costs tried (see ``runs``): 0, the plain threshold, unless reading the page as runs earns more."""
 SWITCH_CUTS = 2
 """With a switch cost, the thresholds tried are the plain threshold's and this many grid steps either side."""
+FORUM_OFFSETS = tuple(np.round(np.arange(0.0, 0.301, 0.025), 3))
+"""How much lower the threshold may be on pages whose markup is a forum's (``choose_forum_offset``)."""
+MIN_FORUM_PAGES = 20
+"""Forum pages with a full gold needed to choose their offset: with fewer, they keep the threshold."""
 
 
 @dataclass
@@ -68,6 +72,9 @@ class TrainingConfig:
     switch_costs: Sequence[float] = SWITCH_COSTS
     """Costs of switching between story and chrome from one line to the next, tried with the threshold
     (see ``choose_decision``); ``(0,)`` keeps the plain threshold."""
+    forum_offsets: Sequence[float] = FORUM_OFFSETS
+    """Threshold offsets tried for pages whose markup is a forum's (see ``choose_forum_offset``); ``(0,)``
+    judges them at the threshold of every other page."""
     comment_threads: float = 0.1
     """Synthetic article-plus-comment-thread pages (``synthetic``) added to the html head's training, per
     full-gold html page; 0 adds none (for a gold that keeps reader comments, as CleanEval's)."""
@@ -111,6 +118,7 @@ class HeadReport:
     class_weight: Any
     threshold: float
     switch_cost: float = 0.0
+    forum_offset: float = 0.0
     sequence_pass: bool = True
     search: list[dict[str, Any]] = field(default_factory=list)
     cv_line: dict[str, float] = field(default_factory=dict)
@@ -218,9 +226,16 @@ def _verdicts(
     return story_lines_of_pages(probability_logits(probs), cuts, weights, shared, lengths, switch_cost)
 
 
-def _kept(pages: Sequence[PageExamples], probs: np.ndarray, cut: float, switch_cost: float) -> np.ndarray:
-    """Every row's verdict at threshold ``cut`` with ``switch_cost``."""
-    return _verdicts(pages, probs, [cut], switch_cost)[0]
+def _kept(
+    pages: Sequence[PageExamples], probs: np.ndarray, cut: float, switch_cost: float, forum_offset: float = 0.0
+) -> np.ndarray:
+    """Every row's verdict at threshold ``cut`` (a forum page's: ``forum_offset`` lower) with ``switch_cost``,
+    as ``Head.story`` gives them."""
+    if forum_offset <= 0.0:
+        return _verdicts(pages, probs, [cut], switch_cost)[0]
+    plain, lowered = _verdicts(pages, probs, [cut, max(cut - forum_offset, 0.0)], switch_cost)
+    forum = np.repeat([page.forum_template for page in pages], [len(page.labels) for page in pages])
+    return np.where(forum, lowered, plain)
 
 
 CUTS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
@@ -416,6 +431,52 @@ def choose_decision(
     return cut, 0.0, score
 
 
+def choose_forum_offset(
+    pages: Sequence[PageExamples],
+    probs: np.ndarray,
+    golds: Sequence[str],
+    threshold: float,
+    switch_cost: float,
+    offsets: Sequence[float] = FORUM_OFFSETS,
+    shinglers: Sequence[PageShingler | None] | None = None,
+) -> tuple[float, float | None]:
+    """How much lower the threshold is on pages whose markup is a forum's, and those pages' score with it
+    (None: too few of them to choose).
+
+    A forum thread's posts are its text, and reply after reply reads to the model like the reader
+    comments under an article, which the golds of news sets drop: one threshold for every page keeps too
+    little of a thread or too much of an article. So the forum pages (``features.forum_template``) with
+    a full gold get the offset that maximises their own out-of-fold page-level F1, each set counting the
+    same, when it beats none by more than noise (``F1_TIE``; the middle of the offsets within it of the
+    best). Snippet-labelled pages are left out: a few lines of a handful of forum pages measure no
+    thread. Other pages are unaffected: the choice reads only the forum pages.
+    """
+    if shinglers is None:
+        shinglers = page_shinglers(pages, golds)
+    chosen = [i for i, page in enumerate(pages) if page.forum_template and page.scored and page.full_gold]
+    if len(chosen) < MIN_FORUM_PAGES:
+        return 0.0, None
+    candidates = sorted({0.0, *(float(o) for o in offsets if 0.0 < o < threshold)})
+    ends = np.cumsum([len(page.labels) for page in pages])
+    rows = np.concatenate([np.arange(ends[i] - len(pages[i].labels), ends[i]) for i in chosen])
+    cuts = [round(threshold - offset, 6) for offset in candidates]
+    curve = threshold_curves(
+        [pages[i] for i in chosen],
+        probs[rows],
+        [golds[i] for i in chosen],
+        cuts,
+        (switch_cost,),
+        [shinglers[i] for i in chosen],
+    )[float(switch_cost)]
+    f1 = [float(np.mean([curve[name][cut].f1 for name in curve])) for cut in cuts]
+    best = max(f1)
+    if best <= f1[0] + F1_TIE:
+        return 0.0, f1[0]
+    ties = [k for k, value in enumerate(f1) if value >= best - F1_TIE]
+    k = ties[len(ties) // 2]
+    return candidates[k], f1[k]
+
+
 def _sequence_matrix(pages: Sequence[PageExamples], z: np.ndarray) -> np.ndarray:
     blocks, start = [], 0
     for page in pages:
@@ -553,7 +614,12 @@ def train_head(
             probs = seq_oof
     if switch_cost > 0:
         say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
-    kept = _kept(pages, probs, threshold, switch_cost)
+    forum_offset, forum_score = choose_forum_offset(
+        pages, probs, golds, threshold, switch_cost, config.forum_offsets, shinglers
+    )
+    if forum_offset > 0:
+        say(f"  {kind}: forum pages at threshold {threshold - forum_offset:g} (out-of-fold F1 {forum_score:.4f})")
+    kept = _kept(pages, probs, threshold, switch_cost, forum_offset)
     # each page with a full gold scored once, by its shingler (the same score as score_page's)
     ends = np.cumsum([len(p.labels) for p in pages])
     page_score = {
@@ -573,6 +639,7 @@ def train_head(
         class_weight=weight,
         threshold=threshold,
         switch_cost=switch_cost,
+        forum_offset=forum_offset,
         sequence_pass=S is not None,
         search=search,
         cv_line={k: round(v, 4) for k, v in line_scores(y[scored], kept[scored]).as_dict().items()},
@@ -617,7 +684,7 @@ def train_head(
     sequence = None
     if config.sequence and S is not None:
         sequence = Pipeline([("scale", seq_scaler), ("classify", fit(1.0, weight, labelled, S, seq_start, final=True))])
-    return Head(pipeline, sequence, threshold, switch_cost=switch_cost), report
+    return Head(pipeline, sequence, threshold, switch_cost=switch_cost, forum_offset=forum_offset), report
 
 
 def train_model(
