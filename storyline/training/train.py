@@ -614,8 +614,10 @@ def train_head(
             probs = seq_oof
     if switch_cost > 0:
         say(f"  {kind}: threshold {threshold:g}, lines read as runs with switch cost {switch_cost:g}")
+    # a precision or recall target is met by the one threshold, the knob it describes: no forum offset
+    targeted = config.target_precision is not None or config.target_recall is not None
     forum_offset, forum_score = choose_forum_offset(
-        pages, probs, golds, threshold, switch_cost, config.forum_offsets, shinglers
+        pages, probs, golds, threshold, switch_cost, (0.0,) if targeted else config.forum_offsets, shinglers
     )
     if forum_offset > 0:
         say(f"  {kind}: forum pages at threshold {threshold - forum_offset:g} (out-of-fold F1 {forum_score:.4f})")
