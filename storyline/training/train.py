@@ -370,10 +370,16 @@ def choose_threshold(
         met = [c for c in cuts if mean(c, "recall") >= target_recall]
         cut = max(met) if met else max(cuts, key=lambda c: mean(c, "recall"))
         return cut, mean(cut, "recall")
-    best = max(mean(c, "f1") for c in cuts)
-    ties = [c for c in cuts if mean(c, "f1") >= best - F1_TIE]
-    cut = ties[len(ties) // 2]  # the middle of the plateau (of two, the higher: less chrome kept)
+    cut = cuts[_middle_of_best([mean(c, "f1") for c in cuts])]  # of two, the higher: less chrome kept
     return cut, mean(cut, "f1")
+
+
+def _middle_of_best(scores: Sequence[float]) -> int:
+    """The index of the middle of the scores within ``F1_TIE`` of the best (of two, the later): where a
+    curve is flat near its best, which point of the plateau scores highest is noise."""
+    best = max(scores)
+    ties = [k for k, value in enumerate(scores) if value >= best - F1_TIE]
+    return ties[len(ties) // 2]
 
 
 def _near(cut: float) -> Sequence[float]:
@@ -457,8 +463,8 @@ def choose_forum_offset(
     if len(chosen) < MIN_FORUM_PAGES:
         return 0.0, None
     candidates = sorted({0.0, *(float(o) for o in offsets if 0.0 < o < threshold)})
-    ends = np.cumsum([len(page.labels) for page in pages])
-    rows = np.concatenate([np.arange(ends[i] - len(pages[i].labels), ends[i]) for i in chosen])
+    page_of_row = np.repeat(np.arange(len(pages)), [len(page.labels) for page in pages])
+    rows = _rows(np.array(chosen), page_of_row)
     cuts = [round(threshold - offset, 6) for offset in candidates]
     curve = threshold_curves(
         [pages[i] for i in chosen],
@@ -469,11 +475,9 @@ def choose_forum_offset(
         [shinglers[i] for i in chosen],
     )[float(switch_cost)]
     f1 = [float(np.mean([curve[name][cut].f1 for name in curve])) for cut in cuts]
-    best = max(f1)
-    if best <= f1[0] + F1_TIE:
+    if max(f1) <= f1[0] + F1_TIE:
         return 0.0, f1[0]
-    ties = [k for k, value in enumerate(f1) if value >= best - F1_TIE]
-    k = ties[len(ties) // 2]
+    k = _middle_of_best(f1)
     return candidates[k], f1[k]
 
 
