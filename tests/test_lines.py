@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 
 from storyline.classifier.features import comment_zone
-from storyline.classifier.lines_html import html_lines, marker_tokens
+from storyline.classifier.lines_html import content_slug, html_lines, marker_tokens
 from storyline.classifier.lines_text import line_blocks, text_lines
 from storyline.classifier.segment import segment
 
@@ -118,6 +118,25 @@ def test_a_posts_tags_and_categories_are_not_layout() -> None:
     html = f'<html><body><article class="{post}"><p>The story of the day, told at length.</p></article></body></html>'
     (line,) = html_lines(html)[0]
     assert not comment_zone([line]).any() and "cookie" not in line.markers
+
+
+def test_a_sections_anchor_named_after_its_heading_is_not_layout() -> None:
+    # Documentation generators and editors give a section the slug of its heading as its id: a section
+    # headed "Sharing with a single developer" is not a share bar, nor "Comments and replies" a thread.
+    assert content_slug("sharing-with-a-single-developer") and content_slug("h-what-is-a-comment-system")
+    assert content_slug("Comments_and_Replies_in_Practice")
+    # A template's names stay: short ones, and long ones without a heading's small words.
+    for ident in ("comments", "share-buttons", "skip-to-content", "related-posts-widget", "block-views-related-block"):
+        assert not content_slug(ident)
+    html = (
+        '<html><body><div class="body"><div class="section" id="sharing-with-a-single-developer">'
+        "<h2>Sharing with a single developer</h2><p>We will work through an example with three repositories.</p>"
+        '</div><div class="section" id="share-buttons"><p>Tweet this</p></div></div></body></html>'
+    )
+    heading, prose, share = html_lines(html)[0]
+    assert "sharing" not in prose.markers and "sharing" not in heading.markers
+    assert {"body", "section"} <= prose.markers
+    assert "share" in share.markers
 
 
 def test_empty_and_bodyless_html() -> None:

@@ -43,6 +43,20 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 #: the layout, so they are left out (a post tagged "comments" is not a comment section).
 _POST_CLASSES = frozenset(("hentry", "status-publish", "type-post"))
 _TAXONOMY_PREFIXES = ("tag-", "category-")
+#: Words a heading's slug has and a template's name seldom does.
+_SLUG_WORDS = frozenset(
+    "a an the and or of to in on for with is are how what why when your you my our vs but at by from".split()
+)
+SLUG_PARTS = 4
+"""Parts an id needs (with a word of ``_SLUG_WORDS`` among them) to read as a heading's anchor."""
+
+
+def content_slug(ident: str) -> bool:
+    """Whether an id is made from the text it anchors ("sharing-with-a-single-developer",
+    "h-what-is-seo"), as documentation and editors name sections after their headings, rather than a
+    template's name for a part of the page: its words are the story's, not the template's."""
+    parts = _MARKER_SPLIT.split(ident.lower())
+    return len(parts) >= SLUG_PARTS and not _SLUG_WORDS.isdisjoint(parts)
 
 
 @lru_cache(maxsize=65536)
@@ -262,6 +276,8 @@ def _walk(root: LexborNode, out: _LineBuilder, concealed: list[LexborNode] | Non
                     block, ancestors, markers, blocks = context
                     if attrs and spent < MARKER_BUDGET:
                         cls, ident = attrs.get("class"), attrs.get("id")
+                        if ident and content_slug(ident):
+                            ident = None
                         if cls or ident:
                             markers = _with_markers(markers, f"{cls or ''} {ident or ''}")
                             spent += len(markers)
