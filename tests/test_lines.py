@@ -128,6 +128,9 @@ def test_a_sections_anchor_named_after_its_heading_is_not_layout() -> None:
     # A template's names stay: short ones, and long ones without a heading's small words.
     for ident in ("comments", "share-buttons", "skip-to-content", "related-posts-widget", "block-views-related-block"):
         assert not content_slug(ident)
+    # Separators at the ends or doubled make no words: a generated id like "radix-_r_a_" has three parts.
+    for ident in ("radix-_r_a_", "_the_nav_", "--to--top--"):
+        assert not content_slug(ident)
     html = (
         '<html><body><div class="body"><div class="section" id="sharing-with-a-single-developer">'
         "<h2>Sharing with a single developer</h2><p>We will work through an example with three repositories.</p>"

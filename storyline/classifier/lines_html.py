@@ -55,7 +55,7 @@ def content_slug(ident: str) -> bool:
     """Whether an id is made from the text it anchors ("sharing-with-a-single-developer",
     "h-what-is-seo"), as documentation and editors name sections after their headings, rather than a
     template's name for a part of the page: its words are the story's, not the template's."""
-    parts = _MARKER_SPLIT.split(ident.lower())
+    parts = [part for part in _MARKER_SPLIT.split(ident.lower()) if part]
     return len(parts) >= SLUG_PARTS and not _SLUG_WORDS.isdisjoint(parts)
 
 
