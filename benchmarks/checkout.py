@@ -7,7 +7,9 @@ The benchmarks that score or time the default model refuse such a copy unless to
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import sys
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent / "storyline"
@@ -47,3 +49,21 @@ def stale_install(installed: Path, checkout: Path = CHECKOUT) -> str | None:
         f"the storyline imported from {installed} is not this checkout's ({shown} differ): "
         f"run `python3 -m pip install --no-deps {checkout.parent}` first, or pass --installed to measure it as it is"
     )
+
+
+def add_installed_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--installed`` flag: measure the installed storyline even where it is not this checkout's."""
+    parser.add_argument(
+        "--installed", action="store_true", help="measure the installed storyline even where it is not this checkout's"
+    )
+
+
+def refuse_stale_install(allowed: bool) -> bool:
+    """Whether to stop: the imported storyline is not this checkout's and ``--installed`` was not given
+    (the reason is printed on stderr)."""
+    import storyline
+
+    stale = None if allowed else stale_install(Path(storyline.__file__).parent)
+    if stale:
+        print(f"error: {stale}", file=sys.stderr)
+    return stale is not None

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 from bench_sets import ALL_SETS, FULL_GOLD_SETS, SNIPPET_SETS, LabelledPage, benchmark_pages, data_root
-from checkout import stale_install
+from checkout import add_installed_option, refuse_stale_install
 from joblib import Parallel, delayed
 from peer_cache import load_cache
 from peer_scores import PREPARE
@@ -746,9 +746,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, help="score this model file instead of the default model")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON report ('-' for none)")
     parser.add_argument("--render", type=Path, metavar="JSON", help="only print the tables of a saved report")
-    parser.add_argument(
-        "--installed", action="store_true", help="score the installed storyline even where it is not this checkout's"
-    )
+    add_installed_option(parser)
     return parser.parse_args(argv)
 
 
@@ -760,9 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     if not data_root().is_dir():
         print(f"quality benchmark skipped: no shared data at {data_root()}", file=sys.stderr)
         return 0
-    stale = None if args.installed else stale_install(Path(storyline.__file__).parent)
-    if stale:
-        print(f"error: {stale}", file=sys.stderr)
+    if refuse_stale_install(args.installed):
         return 2
     model = storyline.load_model(args.model)
     report = build_report(args, model)

@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # pagegen: the generated pages of the memory run
 
 from bench_sets import data_root  # noqa: E402
-from checkout import stale_install  # noqa: E402
+from checkout import add_installed_option, refuse_stale_install  # noqa: E402
 from peers import _RAW, _prepare, peer_versions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "speed.json"
@@ -433,15 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-pages", type=int, default=20000, help="generated pages streamed (0: skip)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's top N entries")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--installed", action="store_true", help="time the installed storyline even where it is not this checkout's"
-    )
+    add_installed_option(parser)
     args = parser.parse_args(argv)
-    import storyline
-
-    stale = None if args.installed else stale_install(Path(storyline.__file__).parent)
-    if stale:
-        print(f"error: {stale}", file=sys.stderr)
+    if refuse_stale_install(args.installed):
         return 2
     logging.getLogger("boilerpy3").setLevel(logging.CRITICAL)  # a warning or a traceback per odd page
 
