@@ -620,7 +620,8 @@ def evaluate(
         if c:
             click.echo(
                 f"{name}: shingle F1 A {c['f1_a']:.3f}, B {c['f1_b']:.3f}; B - A = {c['difference']:+.3f} "
-                f"(95% bootstrap interval {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, {c['pages']} pages)"
+                f"(95% bootstrap interval {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, {c['pages']} pages "
+                f"from {c['sites']} sites resampled)"
             )
 
 

@@ -15,11 +15,19 @@ from storyline.training.labels import align
 from storyline.training.metrics import (
     PageScore,
     PageShingler,
+    aggregate,
+    columns_f1,
+    compare_columns,
     line_scores,
+    paired_differences,
+    resample_weights,
+    resampled_f1,
+    score_columns,
     score_page,
     score_shingles,
     shingle_f1,
     shingles,
+    snippet_columns,
     snippet_scores,
 )
 
@@ -187,3 +195,69 @@ def test_page_shingler_on_real_pages() -> None:
             for cut in (0.0, 0.3, 0.7, 0.95):
                 keep = probs >= cut
                 assert shingler.score(keep) == _counter_score(texts, gold, keep.tolist())
+
+
+PAIRS = [
+    ("the council closed the harbour road on monday", "the council closed the harbour road on monday"),
+    ("the council closed the road", "the council closed the harbour road on monday after the rain"),
+    ("", "a gold nobody extracted at all"),
+    ("an extraction of a page with no gold", ""),
+    ("", ""),
+    ("menu home news sport weather", "the harbour road reopens in three weeks"),
+]
+
+
+def test_score_columns_give_the_set_score_of_aggregate() -> None:
+    scores = [score_page(pred, gold) for pred, gold in PAIRS]
+    assert columns_f1(score_columns(scores)) == pytest.approx(aggregate(scores).f1)
+    for k in range(1, len(PAIRS)):  # and of any subset, as a resample weighs pages
+        weights = np.zeros((1, len(PAIRS)))
+        weights[0, :k] = 1.0
+        assert resampled_f1(score_columns(scores), weights)[0] == pytest.approx(aggregate(scores[:k]).f1)
+
+
+def test_snippet_columns_give_the_set_score_of_snippet_scores() -> None:
+    items = [
+        ("Floods close the harbour road. Repairs take three weeks.", ["harbour road", "three weeks"], ["Related:"]),
+        ("Related: five charts", ["the budget"], ["related: five", "Share"]),
+        ("Nothing at all", [], []),
+    ]
+    assert columns_f1(snippet_columns(items)) == pytest.approx(snippet_scores(items).f1)
+
+
+def test_resample_weights_draw_whole_sites() -> None:
+    groups = ["a", "a", "b", "c", "c", "c"]
+    weights = resample_weights(groups, resamples=300, seed=1)
+    assert weights.shape == (300, 6)
+    assert (weights[:, 0] == weights[:, 1]).all() and (weights[:, 3] == weights[:, 5]).all()
+    # three sites drawn per resample: the draws of a, b and c add up to three
+    assert (weights[:, 0] + weights[:, 2] + weights[:, 3] == 3).all()
+    assert (resample_weights(groups, 50, seed=1) == resample_weights(groups, 50, seed=1)).all()
+
+
+def test_compare_columns_brackets_a_difference_the_pages_agree_on() -> None:
+    gold = [f"story number {i} about the harbour road and the council budget" for i in range(40)]
+    good = score_columns(score_page(g, g) for g in gold)
+    half = score_columns(score_page(" ".join(g.split()[:5]), g) for g in gold)
+    groups = [f"site{i % 10}" for i in range(40)]
+    ahead = compare_columns(good, half, groups, resamples=500)
+    assert ahead.delta > 0 and 0 < ahead.low <= ahead.delta <= ahead.high and ahead.ahead == 1.0
+    assert ahead.groups == 10 and ahead.resamples == 500
+    same = compare_columns(half, half, groups, resamples=100)
+    assert same.delta == same.low == same.high == 0.0 and same.ahead == 1.0
+
+
+def test_compare_columns_spans_zero_for_a_split_verdict() -> None:
+    gold = [f"story number {i} about the harbour road and the council budget" for i in range(40)]
+    cut = [" ".join(g.split()[:5]) for g in gold]
+    pairs = list(enumerate(zip(gold, cut, strict=True)))
+    one = score_columns(score_page(g if i % 2 else c, g) for i, (g, c) in pairs)
+    other = score_columns(score_page(c if i % 2 else g, g) for i, (g, c) in pairs)
+    found = compare_columns(one, other, [f"site{i}" for i in range(40)], resamples=500)
+    assert found.low < 0 < found.high and 0.2 < found.ahead < 0.8
+
+
+def test_paired_differences_refuse_columns_of_other_pages() -> None:
+    columns = score_columns([score_page("a b c d", "a b c d")] * 3)
+    with pytest.raises(ValueError, match="do not match"):
+        paired_differences(columns, columns[:2], resample_weights(["a", "b", "c"], 10))

@@ -19,7 +19,15 @@ from storyline.classifier.model import StoryModel
 from storyline.training.datasets import LabelledPage
 from storyline.training.examples import MIN_COVERAGE, as_kind
 from storyline.training.labels import align
-from storyline.training.metrics import aggregate, line_scores, score_page, snippet_scores
+from storyline.training.metrics import (
+    aggregate,
+    columns_f1,
+    compare_columns,
+    line_scores,
+    score_columns,
+    score_page,
+    snippet_scores,
+)
 
 
 @dataclass
@@ -169,55 +177,30 @@ def summarise(results: Sequence[PageResult], by: str | None = None, worst: int =
     return out
 
 
-def _page_arrays(results: Sequence[PageResult]) -> tuple[np.ndarray, np.ndarray]:
-    """Per page precision and recall (NaN where undefined; 1 and 1 for two empty texts), as ``aggregate``."""
-    precision, recall = [], []
-    for r in results:
-        s = score_page(r.predicted, r.gold or "")
-        if s.tp == 0 and s.fp == 0 and s.fn == 0:
-            precision.append(1.0)
-            recall.append(1.0)
-            continue
-        precision.append(np.nan if s.precision is None else s.precision)
-        recall.append(np.nan if s.recall is None else s.recall)
-    return np.array(precision), np.array(recall)
-
-
-def _f1_of_means(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
-    """Set-level F1 per row of a (resamples x pages) matrix of page precisions and recalls."""
-    with np.errstate(invalid="ignore"):
-        p = np.nan_to_num(np.nanmean(precision, axis=-1))
-        r = np.nan_to_num(np.nanmean(recall, axis=-1))
-        return np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
-
-
 def compare(a: Sequence[PageResult], b: Sequence[PageResult], resamples: int = 2000, seed: int = 0) -> dict[str, float]:
     """Shingle F1 of two models on the same pages, their difference (b - a) and its 95% bootstrap interval.
 
-    Pages are resampled with replacement, the same pages for both models, so the interval says how much
-    the difference could move on another sample of pages like these.
+    Sites are resampled with replacement (a page without a site is a site of its own), the same sites for
+    both models, so the interval says how much the difference could move on other sites like these: pages
+    of one site share a template and are right or wrong together.
     """
     a_gold = [r for r in a if r.gold is not None]
     b_gold = [r for r in b if r.gold is not None]
     if [r.id for r in a_gold] != [r.id for r in b_gold]:
         raise ValueError("the two models were not scored on the same pages")
-    pa, ra = _page_arrays(a_gold)
-    pb, rb = _page_arrays(b_gold)
-    n = len(a_gold)
-    if n == 0:
+    if not a_gold:
         raise ValueError("no pages with a gold text to compare on")
-    f1_a, f1_b = float(_f1_of_means(pa, ra)), float(_f1_of_means(pb, rb))
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(resamples)
-    for start in range(0, resamples, 200):  # in blocks, to bound memory on large sets
-        idx = rng.integers(0, n, size=(min(200, resamples - start), n))
-        diffs[start : start + len(idx)] = _f1_of_means(pb[idx], rb[idx]) - _f1_of_means(pa[idx], ra[idx])
-    low, high = np.percentile(diffs, [2.5, 97.5])
+    columns_a = score_columns(score_page(r.predicted, r.gold or "") for r in a_gold)
+    columns_b = score_columns(score_page(r.predicted, r.gold or "") for r in b_gold)
+    sites = [r.group or f"page {r.id}" for r in a_gold]
+    found = compare_columns(columns_b, columns_a, sites, resamples, seed)
     return {
-        "pages": n,
-        "f1_a": round(f1_a, 4),
-        "f1_b": round(f1_b, 4),
-        "difference": round(f1_b - f1_a, 4),
-        "ci95_low": round(float(low), 4),
-        "ci95_high": round(float(high), 4),
+        "pages": len(a_gold),
+        "sites": found.groups,
+        "f1_a": round(columns_f1(columns_a), 4),
+        "f1_b": round(columns_f1(columns_b), 4),
+        "difference": round(found.delta, 4),
+        "ci95_low": round(found.low, 4),
+        "ci95_high": round(found.high, 4),
+        "b_ahead": round(found.ahead, 4),
     }
