@@ -15,6 +15,9 @@
   with l3s-gn1's Latin-1 normalisation applied to every extractor alike); trafilatura-eval by its
   snippets. Both routes of storyline: the HTML and the same pages fed as plain text
   (``render_text(segment(html))``, one block a line, scored with the text head).
+- How sure each difference is: storyline's F1 minus the best peer's and trafilatura's, with the central 95%
+  of that difference over bootstrap resamples of the set's sites (paired: both extractors scored on the
+  same resample; pages of a site share a template, so sites, not pages, are resampled).
 - ``--ablation``: the sequence pass, each feature group (context, markup, containers, position,
   paragraph, the text head's plain-text cues) and the synthetic comment-thread pages, each removed in a
   model retrained on the four sets, scored on the evaluation-only sets.
@@ -54,6 +57,15 @@ from storyline.classifier.model import StoryModel
 from storyline.classifier.segment import segment
 from storyline.training.evaluate import PageResult, evaluate_pages, summarise
 from storyline.training.examples import render_text
+from storyline.training.metrics import (
+    columns_f1,
+    difference,
+    paired_differences,
+    resample_weights,
+    score_columns,
+    score_page,
+    snippet_columns,
+)
 from storyline.training.train import TrainingConfig, train_model
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +76,8 @@ RESULTS = HERE / "results" / "quality.json"
 TRAINING_SETS = ["wcxb", "readability", "chinese-wce", "trafilatura-eval"]
 KINDS = ("html", "text")
 QUICK_PAGES = 40
+RESAMPLES = 2000
+"""Bootstrap resamples (of sites) behind each difference's 95% interval."""
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no sequence pass": {"sequence": False},
     "no context features": {"context": 0, "windows": ()},
@@ -126,10 +140,23 @@ def route_pages(pages: Sequence[LabelledPage], route: str) -> list[LabelledPage]
 
 def score(set_name: str, results: Sequence[PageResult]) -> dict[str, Any]:
     """``summarise`` of page results, after the set's normalisation of extractions (as for the peers)."""
+    return summarise(prepared(set_name, results))
+
+
+def prepared(set_name: str, results: Sequence[PageResult]) -> Sequence[PageResult]:
     prepare = PREPARE.get(set_name)
-    if prepare is not None:
-        results = [dataclasses.replace(r, predicted=prepare(r.predicted)) for r in results]
-    return summarise(results)
+    if prepare is None:
+        return results
+    return [dataclasses.replace(r, predicted=prepare(r.predicted)) for r in results]
+
+
+def headline_columns(set_name: str, results: Sequence[PageResult]) -> np.ndarray:
+    """Each page's part in the set's headline score (``score_columns``; ``snippet_columns`` on snippet
+    sets), after the set's normalisation: what the bootstrap resamples."""
+    results = prepared(set_name, results)
+    if set_name in SNIPPET_SETS:
+        return snippet_columns((r.predicted, r.with_snippets, r.without_snippets) for r in results)
+    return score_columns(score_page(r.predicted, r.gold or "") for r in results)
 
 
 def headline(summary: dict[str, Any]) -> float | None:
@@ -167,15 +194,95 @@ def peer_results(set_name: str, pages: Sequence[LabelledPage], peer: str, versio
     ]
 
 
-def score_peers(set_name: str, pages: Sequence[LabelledPage], versions: dict[str, str]) -> dict[str, Any]:
-    """Every installed peer's scores on one set."""
+def score_peers(
+    set_name: str, pages: Sequence[LabelledPage], versions: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Every installed peer's scores on one set, and its pages' ``headline_columns``."""
     out: dict[str, Any] = {}
+    columns: dict[str, np.ndarray] = {}
     for peer, version in versions.items():
         results = peer_results(set_name, pages, peer, cache_key(peer, version))
         if results is None:
             say(f"{set_name}/{peer}: outputs missing, left out")
             continue
         out[peer] = score(set_name, results)
+        columns[peer] = headline_columns(set_name, results)
+    return out, columns
+
+
+# --- how sure a difference is --------------------------------------------------------------------------
+
+
+def site_groups(pages: Sequence[LabelledPage]) -> list[str]:
+    return [f"{p.dataset}:{p.group}" for p in pages]
+
+
+class Resampled:
+    """storyline's html-route F1 minus each peer's, on every bootstrap resample of one set's sites.
+
+    Kept per set so that a difference of means over sets is resampled too (each set's sites resampled
+    on their own, the means taken resample by resample).
+    """
+
+    def __init__(
+        self, ours: np.ndarray, peers: dict[str, np.ndarray], groups: Sequence[str], page_types: Sequence[str | None]
+    ) -> None:
+        self.ours, self.peers, self.groups = ours, peers, list(groups)
+        self.page_types = np.asarray([t or "" for t in page_types], dtype=object)
+        self.weights = resample_weights(self.groups, RESAMPLES, seed=0)
+        self.differences = {peer: paired_differences(ours, cols, self.weights) for peer, cols in peers.items()}
+
+    def against(self, peer: str) -> dict[str, Any]:
+        delta = columns_f1(self.ours) - columns_f1(self.peers[peer])
+        return {"peer": peer, **difference(delta, self.differences[peer], len(set(self.groups))).as_dict()}
+
+    def against_by_type(self, page_type: str, peer: str) -> dict[str, Any]:
+        """The same on one page type's pages (their sites resampled on their own)."""
+        rows = self.page_types == page_type
+        groups = [g for g, keep in zip(self.groups, rows, strict=True) if keep]
+        ours, theirs = self.ours[rows], self.peers[peer][rows]
+        delta = columns_f1(ours) - columns_f1(theirs)
+        resampled = paired_differences(ours, theirs, resample_weights(groups, RESAMPLES, seed=0))
+        return {"peer": peer, **difference(delta, resampled, len(set(groups))).as_dict()}
+
+
+def set_differences(entry: dict[str, Any], resampled: Resampled) -> dict[str, Any]:
+    """storyline against the set's best peer and trafilatura (and, on wcxb, each page type's best peer)."""
+    out: dict[str, Any] = {}
+    best = best_peer(entry["peers"])
+    if best and best[0] in resampled.peers:
+        out["best_peer"] = resampled.against(best[0])
+    if "trafilatura" in resampled.peers:
+        out["trafilatura"] = resampled.against("trafilatura")
+    types = entry["storyline"]["html"].get("by_page_type", {})
+    by_type = {}
+    for kind in types:
+        peers = entry["peers"].items()
+        scored = {p: s["by_page_type"][kind]["f1"] for p, s in peers if kind in s.get("by_page_type", {})}
+        if scored:
+            by_type[kind] = resampled.against_by_type(kind, max(scored, key=lambda p: scored[p]))
+    if by_type:
+        out["by_page_type"] = by_type
+    return out
+
+
+def mean_differences(sets: dict[str, Resampled], means: dict[str, Any]) -> dict[str, Any]:
+    """storyline's mean F1 over the full-gold sets minus trafilatura's and the best peer's, resampled."""
+    full = [s for s in sets if s in FULL_GOLD_SETS]
+    peer_means = {p: m["f1"] for p, m in means.items() if not p.startswith("storyline")}
+    if not full or not peer_means or "storyline" not in means:
+        return {}
+    wanted = {"best_peer": max(peer_means, key=lambda p: peer_means[p])}
+    if "trafilatura" in peer_means:
+        wanted["trafilatura"] = "trafilatura"
+    out = {}
+    for label, peer in wanted.items():
+        if not all(peer in sets[s].differences for s in full):
+            continue
+        resampled = np.mean([sets[s].differences[peer] for s in full], axis=0)
+        delta = means["storyline"]["f1"] - peer_means[peer]
+        groups = sum(len(set(sets[s].groups)) for s in full)
+        out[label] = {"peer": peer, **difference(delta, resampled, groups).as_dict()}
     return out
 
 
@@ -455,6 +562,13 @@ def _f(value: float | None, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def _interval(found: dict[str, Any] | None) -> str:
+    """A difference's 95% bootstrap interval, as printed in the tables."""
+    if not found:
+        return "-"
+    return f"{found['low']:+.3f} to {found['high']:+.3f}"
+
+
 def _markdown(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     align = ["---"] + ["---:"] * (len(header) - 1)
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -478,6 +592,7 @@ def main_table(report: dict[str, Any]) -> str:
         best = best_peer(entry["peers"])
         traf = headline(entry["peers"].get("trafilatura", {}))
         shingle = ours.get("shingle", {})
+        found = entry.get("differences", {})
         rows.append(
             [
                 _set_label(name, entry["scoring"]) + ("" if shingle else " (snippet F1)"),
@@ -487,11 +602,14 @@ def main_table(report: dict[str, Any]) -> str:
                 f"**{_f(f1)}**",
                 f"{_f(best[1])} ({best[0]})" if best else "-",
                 _f(f1 - best[1], True) if best else "-",
+                _interval(found.get("best_peer")),
                 _f(traf),
                 _f(f1 - traf, True) if traf is not None else "-",
+                _interval(found.get("trafilatura")),
             ]
         )
     mean = report["means"]
+    found = report.get("mean_differences", {})
     ours = mean.get("storyline")
     if ours:
         peer_means = {p: m["f1"] for p, m in mean.items() if not p.startswith("storyline")}
@@ -506,11 +624,25 @@ def main_table(report: dict[str, Any]) -> str:
                 f"**{_f(ours['f1'])}**",
                 f"{_f(top[1])} ({top[0]})" if top else "-",
                 _f(ours["f1"] - top[1], True) if top else "-",
+                _interval(found.get("best_peer")),
                 _f(traf),
                 _f(ours["f1"] - traf, True) if traf is not None else "-",
+                _interval(found.get("trafilatura")),
             ]
         )
-    header = ["set", "pages", "P", "R", "storyline F1", "best peer F1", "Δ best", "trafilatura F1", "Δ trafilatura"]
+    header = [
+        "set",
+        "pages",
+        "P",
+        "R",
+        "storyline F1",
+        "best peer F1",
+        "Δ best",
+        "95% interval",
+        "trafilatura F1",
+        "Δ trafilatura",
+        "95% interval",
+    ]
     return _markdown(header, rows)
 
 
@@ -534,8 +666,9 @@ def page_type_table(report: dict[str, Any], peers: Sequence[str]) -> str | None:
     entry = report["sets"].get("wcxb")
     if not entry or "by_page_type" not in entry["storyline"]["html"]:
         return None
-    header = ["page type", "pages", "storyline", "storyline (text)", *peers, "Δ best peer"]
+    header = ["page type", "pages", "storyline", "storyline (text)", *peers, "Δ best peer", "95% interval"]
     rows = []
+    found = entry.get("differences", {}).get("by_page_type", {})
     for kind, ours in entry["storyline"]["html"]["by_page_type"].items():
         text = entry["storyline"]["text"].get("by_page_type", {}).get(kind, {})
         theirs = [entry["peers"].get(p, {}).get("by_page_type", {}).get(kind, {}).get("f1") for p in peers]
@@ -543,7 +676,7 @@ def page_type_table(report: dict[str, Any], peers: Sequence[str]) -> str | None:
         rows.append(
             [kind, str(ours["pages"]), _f(ours["f1"]), _f(text.get("f1"))]
             + [_f(v) for v in theirs]
-            + [_f(ours["f1"] - max(known), True) if known else "-"]
+            + [_f(ours["f1"] - max(known), True) if known else "-", _interval(found.get(kind))]
         )
     return _markdown(header, rows)
 
@@ -624,6 +757,9 @@ def render(report: dict[str, Any]) -> str:
         + (f" **Quick sample: {report['quick']} pages per set.**" if report["quick"] else ""),
         f"¹ a set the default model trains on: storyline is scored out of fold ({report['folds']} folds over the "
         "four training sets, grouped by site, each fold retrained with the default model's C and class weight).",
+        f"95% interval: the central 95% of the difference over {RESAMPLES} bootstrap resamples of the set's sites "
+        "(the same resample for both extractors; for the mean, each set's sites resampled on their own). An "
+        "interval that spans zero is a difference the pages cannot tell from chance.",
         "### storyline against the best peer and trafilatura\n\n" + main_table(report),
         "### Shingle F1, every extractor\n\n" + grid_table(report, peers, "f1"),
         "### Shingle precision\n\n" + grid_table(report, peers, "precision"),
@@ -698,22 +834,29 @@ def build_report(args: argparse.Namespace, model: StoryModel) -> dict[str, Any]:
     versions = {p: v for p, v in peer_versions().items() if p in PEERS}
     report = new_report(args, model, versions)
     scored: dict[str, Any] = {}
+    resampled: dict[str, Resampled] = {}
 
-    def record(name: str, scoring: str, ours: dict[str, Any]) -> None:
-        scored[name] = {"scoring": scoring, "storyline": ours, "peers": score_peers(name, pages[name], versions)}
+    def record(name: str, scoring: str, results: dict[str, list[PageResult]]) -> None:
+        ours = {route: score(name, results[route]) for route in KINDS}
+        peers, columns = score_peers(name, pages[name], versions)
+        entry = scored[name] = {"scoring": scoring, "storyline": ours, "peers": peers}
+        types = [p.page_type for p in pages[name]]
+        resampled[name] = Resampled(headline_columns(name, results["html"]), columns, site_groups(pages[name]), types)
+        entry["differences"] = set_differences(entry, resampled[name])
         report["sets"] = {s: scored[s] for s in wanted if s in scored}
         report["means"] = means(report["sets"], list(versions))
+        report["mean_differences"] = mean_differences({s: resampled[s] for s in report["sets"]}, report["means"])
         save_report(report, args.output)
 
     for name in (s for s in wanted if s not in TRAINING_SETS):
         say(f"scoring {name} ({len(pages[name])} pages)")
-        record(name, "held-out", {route: score(name, predict(model, pages[name], route, args.jobs)) for route in KINDS})
+        record(name, "held-out", {route: predict(model, pages[name], route, args.jobs) for route in KINDS})
     folder = cache_folder(model, args.folds, quick)
     if cv_sets:
         oof, report["cross_validation"] = cross_validate(pages, model, args.folds, args.jobs, folder)
         for name in cv_sets:
             say(f"scoring {name} ({len(pages[name])} pages, out of fold)")
-            record(name, "cv", {route: score(name, oof[name][route]) for route in KINDS})
+            record(name, "cv", oof[name])
     if args.ablation:
         eval_sets = [s for s in wanted if s not in TRAINING_SETS]
         ablation_folder = folder.parent / ("ablation" + (f"-quick{quick}" if quick else ""))
