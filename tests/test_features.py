@@ -138,6 +138,26 @@ def test_forum_and_article_templates_mark_comment_zones() -> None:
     assert X[post, col["comment_zone_article_page"]].all() and not X[post, col["comment_zone_forum_page"]].any()
 
 
+def test_an_opinion_column_is_not_a_comment_section() -> None:
+    """A newspaper's "commentary" is its story; "comments", "commentarea" and "comment-list" are readers'."""
+    featurizer = LineFeaturizer()
+    col = {n: i for i, n in enumerate(featurizer.get_feature_names_out())}
+    column = f"<p>{_prose(30, 'column')}</p>" * 3
+    replies = f"<p>{_prose(20, 'reply')}</p>" * 2
+    for wrapper, readers in (("sect_article subjective commentary", "comments"), ("commentaries", "commentarea")):
+        html = (
+            f'<html><body><div class="article {wrapper}">{column}</div>'
+            f'<div class="{readers}">{replies}</div></body></html>'
+        )
+        page = segment(html)
+        X = featurizer.page_features(page)
+        story = [i for i, t in enumerate(page.texts) if t.startswith("column")]
+        thread = [i for i, t in enumerate(page.texts) if t.startswith("reply")]
+        assert not X[story, col["comment_zone"]].any(), wrapper
+        assert X[thread, col["comment_zone"]].all(), readers
+        assert X[story, col["in_clean_box50"]].all()
+
+
 def test_comment_heading_below_an_article_counts_above_a_longer_thread() -> None:
     article = "\n\n".join(_prose(60, f"story{k}") for k in range(3))  # 180 words of prose
     thread = "\n\n".join(f"{_prose(150, f'post{k}')}\n\n{_prose(150, f'more{k}')}" for k in range(12))

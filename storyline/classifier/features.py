@@ -806,7 +806,19 @@ def _after_comment_signatures(
     return out
 
 
-_comment_tokens = _Memo(lambda token: token.startswith("comment") or token in COMMENT_MARKERS)
+#: tokens starting with "comment" that name a genre or a person, not readers' comments: a newspaper's
+#: opinion column (taz's ``sect_article news subjective commentary``) is the page's story. ("commentarea"
+#: is a comment section's.)
+NOT_COMMENT_TOKENS = frozenset(("commentary", "commentaries", "commentator", "commentators"))
+
+
+def _marks_comments(token: str) -> bool:
+    if token.startswith("comment"):
+        return token not in NOT_COMMENT_TOKENS
+    return token in COMMENT_MARKERS
+
+
+_comment_tokens = _Memo(_marks_comments)
 """``token -> whether it marks reader comments``."""
 
 
