@@ -299,3 +299,35 @@ def test_the_sequence_pass_stays_only_when_the_first_stage_does_not_score_better
     model, _ = train_model([("x", list(read_pages(labelled_folder)))], config, kinds=("html",), say=said.append)
     assert (model.heads["html"].sequence is not None) is kept
     assert any("no sequence pass" in line for line in said) is not kept
+
+
+@pytest.mark.parametrize(
+    ("word_f1", "chosen", "tie_broken"),
+    [
+        ((0.9, 0.9, 0.9, 0.9), (0.1, "balanced"), True),  # all within F1_TIE: the best page score of the four
+        ((0.9, 0.9004, 0.8, 0.8), (0.1, "balanced"), True),  # two tied, the other two out of it
+        ((0.9, 0.95, 0.91, 0.99), (1.0, "balanced"), False),  # a clear winner by word F1: no tie-break
+    ],
+)
+def test_settings_tied_on_word_f1_are_told_apart_by_their_page_score(
+    labelled_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    word_f1: tuple[float, ...],
+    chosen: tuple[float, str],
+    tie_broken: bool,
+) -> None:
+    from storyline.training import train
+
+    words = iter(word_f1)
+    monkeypatch.setattr(train, "_best_weighted_f1", lambda *args, **kwargs: next(words, 0.5))
+    page_scores = iter([0.5, 0.7, 0.6, 0.4] if word_f1[2] > 0.85 else [0.5, 0.7])
+    monkeypatch.setattr(train, "choose_decision", lambda *args, **kwargs: (0.5, 0.0, next(page_scores, 0.8)))
+    said: list[str] = []
+    config = TrainingConfig(folds=3, search_folds=2, c_grid=(0.1, 1.0), class_weights=(None, "balanced"))
+    _, metadata = train_model([("x", list(read_pages(labelled_folder)))], config, kinds=("html",), say=said.append)
+    report = metadata["cv"]["html"]
+    assert (report["C"], report["class_weight"]) == chosen
+    assert any("tied on word F1" in line for line in said) is tie_broken
+    if tie_broken:
+        scored = [(entry["C"], entry["class_weight"]) for entry in report["search"] if "cv_page_f1" in entry]
+        assert len(scored) == (4 if word_f1[2] > 0.85 else 2)
