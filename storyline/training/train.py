@@ -498,7 +498,6 @@ def _tie_break(
     golds: Sequence[str],
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
     config: TrainingConfig,
-    shinglers: Sequence[PageShingler | None],
     say: Callable[[str], None],
 ) -> tuple[float, Any]:
     """C and class weight among settings the search cannot tell apart by word F1 (within ``F1_TIE``):
@@ -511,7 +510,7 @@ def _tie_break(
     rows = np.concatenate([np.arange(starts[i], ends[i]) for i in held])
     sub_pages = [pages[i] for i in held]
     sub_golds = [golds[i] for i in held]
-    sub_shinglers = [shinglers[i] for i in held]
+    sub_shinglers = page_shinglers(sub_pages, sub_golds)  # built here and let go: training's memory peak
     best: tuple[float, float, Any] = (-1.0, 0.0, None)
     for entry in finalists:
         C, weight = entry["C"], entry["class_weight"]
@@ -611,12 +610,12 @@ def train_head(
         if score > best[0]:
             best = (score, C, weight)
     _, C, weight = best
-    shinglers = page_shinglers(pages, golds)
     # settings within noise of the best word F1 are told apart by their page-level score
     finalists = [entry for entry, score in zip(search, search_scores, strict=True) if score >= best[0] - F1_TIE]
     if len(finalists) > 1:
         searched_folds = folds[: len(search_rows)]
-        C, weight = _tie_break(kind, finalists, search_oof, pages, golds, searched_folds, config, shinglers, say)
+        C, weight = _tie_break(kind, finalists, search_oof, pages, golds, searched_folds, config, say)
+    del search_oof
 
     # 2. Out-of-fold first-stage logits of the chosen setting; the sequence pass learns from them.
     z_oof = np.zeros(len(y))
@@ -646,6 +645,7 @@ def train_head(
     # score), each set counting the same; report the out-of-fold scores they give. The sequence pass
     # must earn its place: it stays unless the first stage's scores, with their own threshold and switch
     # cost, do better without it by more than noise.
+    shinglers = page_shinglers(pages, golds)
     threshold, switch_cost, score = choose_decision(pages, probs, golds, config, shinglers)
     if config.sequence and S is not None:
         with_sequence = choose_decision(pages, seq_oof, golds, config, shinglers)
