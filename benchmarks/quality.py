@@ -59,6 +59,7 @@ from storyline.training.evaluate import PageResult, evaluate_pages, summarise
 from storyline.training.examples import render_text
 from storyline.training.metrics import (
     columns_f1,
+    compare_columns,
     difference,
     paired_differences,
     resample_weights,
@@ -240,10 +241,8 @@ class Resampled:
         """The same on one page type's pages (their sites resampled on their own)."""
         rows = self.page_types == page_type
         groups = [g for g, keep in zip(self.groups, rows, strict=True) if keep]
-        ours, theirs = self.ours[rows], self.peers[peer][rows]
-        delta = columns_f1(ours) - columns_f1(theirs)
-        resampled = paired_differences(ours, theirs, resample_weights(groups, RESAMPLES, seed=0))
-        return {"peer": peer, **difference(delta, resampled, len(set(groups))).as_dict()}
+        found = compare_columns(self.ours[rows], self.peers[peer][rows], groups, RESAMPLES, seed=0)
+        return {"peer": peer, **found.as_dict()}
 
 
 def set_differences(entry: dict[str, Any], resampled: Resampled) -> dict[str, Any]:
