@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -284,16 +284,9 @@ class SnippetScore:
 
 def snippet_scores(items: Iterable[tuple[str, list[str], list[str]]]) -> SnippetScore:
     """Score ``(predicted, with_snippets, without_snippets)`` triples, comparing case- and space-blind."""
-    found = total_with = absent = total_without = pages = 0
-    for predicted, with_, without in items:
-        pages += 1
-        text = squash(predicted)
-        for snippet in with_:
-            total_with += 1
-            found += squash(snippet) in text
-        for snippet in without:
-            total_without += 1
-            absent += squash(snippet) not in text
+    columns = snippet_columns(items)
+    found, total_with, absent, total_without = (int(v) for v in columns.sum(axis=0))
+    pages = len(columns)
     return SnippetScore(
         found / total_with if total_with else 0.0,
         absent / total_without if total_without else 0.0,
@@ -367,18 +360,28 @@ class Difference:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
+def weight_blocks(
+    groups: Sequence[str], resamples: int = 2000, seed: int = 0, block: int = 200
+) -> Iterator[np.ndarray]:
+    """``resample_weights`` a ``block`` of resamples at a time (the same draws), so that a large set's
+    resamples never sit in memory all at once."""
+    names, index = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, block):
+        rows = min(block, resamples - start)
+        drawn = rng.integers(0, len(names), size=(rows, len(names)))
+        counts = np.zeros((rows, len(names)))
+        np.add.at(counts, (np.arange(rows)[:, None], drawn), 1.0)
+        yield counts[:, index]
+
+
 def resample_weights(groups: Sequence[str], resamples: int = 2000, seed: int = 0) -> np.ndarray:
     """Page weights of ``resamples`` bootstrap resamples of whole groups (resamples x pages).
 
     Pages of one site share a template and fail together: resampling sites, not pages, keeps that, so
     the interval is not narrower than the evidence.
     """
-    names, index = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, len(names), size=(resamples, len(names)))
-    counts = np.zeros((resamples, len(names)))
-    np.add.at(counts, (np.arange(resamples)[:, None], drawn), 1.0)
-    return counts[:, index]
+    return np.vstack(list(weight_blocks(groups, resamples, seed)))
 
 
 def paired_differences(ours: np.ndarray, theirs: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -398,6 +401,6 @@ def compare_columns(
     ours: np.ndarray, theirs: np.ndarray, groups: Sequence[str], resamples: int = 2000, seed: int = 0
 ) -> Difference:
     """Paired site bootstrap of the set-level F1 difference of two systems scored on the same pages."""
-    weights = resample_weights(groups, resamples, seed)
+    resampled = [paired_differences(ours, theirs, w) for w in weight_blocks(groups, resamples, seed)]
     delta = columns_f1(ours) - columns_f1(theirs)
-    return difference(delta, paired_differences(ours, theirs, weights), len(set(groups)))
+    return difference(delta, np.concatenate(resampled), len(set(groups)))
