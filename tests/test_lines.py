@@ -147,6 +147,23 @@ def test_empty_and_bodyless_html() -> None:
     assert [line.text for line in html_lines("<p>only a paragraph</p>")[0]] == ["only a paragraph"]
 
 
+def test_characters_a_browser_does_not_draw_are_left_out_of_a_lines_text() -> None:
+    # soft hyphens (as entities or raw), zero-width spaces and byte-order marks: a quoted phrase must be
+    # found in the line as a reader sees it, and a link's length counts what is drawn
+    html = (
+        "<title>Wein&shy;bau</title><p>Schon im Mit&shy;tel&#173;al\xadter war <a href=/x>der Wein&shy;berg</a>"
+        "&#8203; ber\u00fchmt\ufeff.</p><p>\u200b</p><p>\u0645\u06cc\u200c\u0631\u0648\u0645</p>"
+    )
+    lines, title = html_lines(html)
+    assert title == "Weinbau"
+    assert [line.text for line in lines] == [
+        "Schon im Mittelalter war der Weinberg ber\u00fchmt.",
+        "\u0645\u06cc\u200c\u0631\u0648\u0645",  # a zero-width non-joiner shapes Persian: kept
+    ]
+    assert lines[0].link_chars == len("derWeinberg")
+    assert [line.text for line in text_lines("Lauf\xadzei\xadten\n\u200b\n\nEnde")] == ["Laufzeiten", "Ende"]
+
+
 def test_deep_nesting_does_not_recurse() -> None:
     html = "<div>" * 5000 + "deep text" + "</div>" * 5000
     assert [line.text for line in html_lines(html)[0]] == ["deep text"]

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from storyline.classifier.page import Line, Page
+from storyline.classifier.page import Line, Page, visible_text
 from storyline.classifier.reading import ReadError
 
 BLOCK_TAGS = frozenset(
@@ -28,7 +28,6 @@ SKIP_TAGS = frozenset(
     """script style noscript template svg math head iframe object embed canvas video audio map
     textarea select input img picture source track frameset noframes applet""".split()
 )
-_WS = re.compile(r"\s+")
 #: Elements nested deeper than this add nothing to a line's context (ancestors, markers, blocks): each
 #: level's context copies its parent's tuples, so 20,000 nested divs would cost O(depth²) memory (gigabytes).
 #: Browsers' parsers cap the DOM depth at 512 the same way (Blink), so real pages are never affected.
@@ -102,11 +101,11 @@ class _LineBuilder:
             self.context = context
         self.pieces.append(text)
         if in_link:
-            self.link_chars += len(text) - sum(map(text.count, " \t\n\r\f\xa0"))
+            self.link_chars += len(text) - sum(map(text.count, " \t\n\r\f\xa0\xad\u200b\u2060\ufeff"))
 
     def flush(self, new_paragraph: bool = True) -> None:
         if self.context is not None:
-            text = " ".join("".join(self.pieces).split())  # = _WS.sub(" ", ...).strip()
+            text = visible_text("".join(self.pieces))
             if text:
                 tag, ancestors, markers, blocks = self.context
                 nonspace = len(text) - text.count(" ")
@@ -166,7 +165,7 @@ def _close_title(html: str) -> str | None:
 
 def _title(tree: LexborHTMLParser) -> str:
     node = tree.css_first("title")
-    return _WS.sub(" ", node.text(deep=True)).strip() if node is not None else ""
+    return visible_text(node.text(deep=True)) if node is not None else ""
 
 
 def html_lines(html: str) -> tuple[list[Line], str]:

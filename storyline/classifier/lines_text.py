@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from storyline.classifier.page import Line, Page
+from storyline.classifier.page import Line, Page, visible_text
 
-_WS = re.compile(r"\s+")
 _LINKS = re.compile(r"\[([^\]\n]{1,500})\]\([^)\s]{1,2000}\)|(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 
 
@@ -63,7 +62,7 @@ def text_lines(text: str) -> list[Line]:
     rows: list[tuple[str, int, int]] = []
     paragraph = 0
     for raw in text.splitlines():
-        clean = _WS.sub(" ", raw).strip()
+        clean = visible_text(raw)
         if not clean:
             if rows and rows[-1][2] == paragraph:
                 paragraph += 1

@@ -7,7 +7,20 @@ page spans several lines, and those lines are judged together).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+#: Characters a browser never draws: the soft hyphen (shown only where it breaks a word at a line's end),
+#: the zero-width space, the word joiner and the byte-order mark. German and Finnish sites put a soft
+#: hyphen between every syllable ("Mit\xadtel\xadal\xadter"), which a reader never sees: kept, they split
+#: a word's tokens and hide a quoted phrase from a search of the text. Zero-width (non-)joiners are kept:
+#: they change how Persian, Indic scripts and emoji are drawn.
+_INVISIBLE = re.compile("[\xad\u200b\u2060\ufeff]")
+
+
+def visible_text(raw: str) -> str:
+    """``raw`` as a reader sees it: without invisible characters, whitespace runs as one space, stripped."""
+    return " ".join(_INVISIBLE.sub("", raw).split())
 
 
 @dataclass(frozen=True, slots=True)
